@@ -1,0 +1,40 @@
+"""Small helpers the notebooks share: quick mode, device choice, Colab detection.
+
+Quick mode (environment variable ``DRNET_QUICK=1``) shrinks every training run
+in the notebooks so the whole series runs in minutes on 2 CPU cores; CI and
+``make test`` set it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import torch
+
+QUICK_ENV = "DRNET_QUICK"
+
+
+def quick_mode() -> bool:
+    """True when ``DRNET_QUICK`` is set to anything but ``""``, ``"0"`` or ``"false"``."""
+    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def quick(full, fast):
+    """``fast`` in quick mode, else ``full``: ``steps = quick(3000, 20)``."""
+    return fast if quick_mode() else full
+
+
+def on_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def pick_device(device: str | None = None) -> torch.device:
+    """``device`` if given, else CUDA, then Apple MPS, then CPU."""
+    if device and device != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
