@@ -1,0 +1,217 @@
+"""DRNet's networks: content encoder E_c, pose encoder E_p, decoder D, scene discriminator C.
+
+DCGAN-style stacks for square frames of 32, 64 or 128 pixels (any power of two
+from 8 up). Each encoder stage halves the size with a 4x4 stride-2 convolution,
+BatchNorm and LeakyReLU(0.2) until the map is 4x4; a 4x4 convolution then gives
+the vector, followed by BatchNorm and tanh:
+
+    h_c = E_c(x) in [-1, 1]^content_dim,    h_p = E_p(x) in [-1, 1]^pose_dim.
+
+The decoder mirrors it with transposed convolutions and a sigmoid:
+``x_hat = D(h_c, h_p)``. With ``skip=True`` (the variant used for KTH) the
+decoder also receives the content encoder's feature maps at every scale, a
+U-Net whose skips come only from the *content* frame.
+
+The scene discriminator is an MLP on a pair of pose vectors that outputs one
+logit: ``C(h_p, h_p')`` is high when both come from the same clip.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class DRNetConfig:
+    """Everything needed to rebuild a DRNet model (stored in every checkpoint).
+
+    Attributes:
+        image_size: frame size (a power of two, at least 8).
+        channels: input/output channels (1 grey, or one per digit).
+        content_dim: size of the content vector h_c.
+        pose_dim: size of the pose vector h_p.
+        width: channels of the first stage (``nf``; 64 in the paper).
+        skip: decoder takes skip connections from the content encoder.
+        discriminator_hidden: units of each of the two hidden layers of C.
+        normalize_content: give the content head's BatchNorm no learnable
+            scale and shift, so every content dimension keeps unit variance
+            across the batch before the tanh. Content then cannot collapse to
+            a constant (the easy way to a zero similarity loss); it has to
+            vary between clips while staying fixed within a clip.
+    """
+
+    image_size: int = 64
+    channels: int = 1
+    content_dim: int = 128
+    pose_dim: int = 10
+    width: int = 64
+    skip: bool = False
+    discriminator_hidden: int = 100
+    normalize_content: bool = False
+
+    def __post_init__(self) -> None:
+        size = self.image_size
+        if size < 8 or size & (size - 1):
+            raise ValueError(f"image_size must be a power of two >= 8 (32, 64, 128), got {size}")
+        for name in ("channels", "content_dim", "pose_dim", "width", "discriminator_hidden"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @property
+    def stages(self) -> int:
+        """Stride-2 stages from ``image_size`` down to 4x4."""
+        return int(math.log2(self.image_size)) - 2
+
+    def stage_width(self, i: int) -> int:
+        """Channels after encoder stage ``i`` (0-based): nf, 2nf, 4nf, 8nf, 8nf, ..."""
+        return self.width * min(2**i, 8)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _down(cin: int, cout: int, batchnorm: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, 2, 1, bias=not batchnorm)]
+    if batchnorm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class Encoder(nn.Module):
+    """DCGAN encoder: frame (B, C, S, S) -> vector (B, dim) in [-1, 1] and the stage feature maps."""
+
+    def __init__(self, config: DRNetConfig, dim: int, affine_head: bool = True) -> None:
+        super().__init__()
+        widths = [config.stage_width(i) for i in range(config.stages)]
+        stages = [_down(config.channels, widths[0], batchnorm=False)]
+        stages += [_down(widths[i - 1], widths[i]) for i in range(1, config.stages)]
+        self.stages = nn.ModuleList(stages)
+        self.head = nn.Sequential(nn.Conv2d(widths[-1], dim, 4, 1, 0, bias=False), nn.BatchNorm2d(dim, affine=affine_head), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        return self.head(x).flatten(1), features
+
+
+class Decoder(nn.Module):
+    """DCGAN decoder: ``D(h_c, h_p)`` -> frame (B, C, S, S) in [0, 1].
+
+    With ``skip`` the content encoder's feature maps are concatenated to the
+    decoder's maps of the same size (coarsest first).
+    """
+
+    def __init__(self, config: DRNetConfig) -> None:
+        super().__init__()
+        self.skip = config.skip
+        widths = [config.stage_width(i) for i in range(config.stages)]
+        grow = 2 if config.skip else 1
+        top = widths[-1]
+        self.project = nn.Sequential(
+            nn.ConvTranspose2d(config.content_dim + config.pose_dim, top, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(top),
+            nn.ReLU(inplace=True),
+        )
+        self.stages = nn.ModuleList(_up(widths[i] * grow, widths[i - 1]) for i in range(config.stages - 1, 0, -1))
+        self.out = nn.Sequential(nn.ConvTranspose2d(widths[0] * grow, config.channels, 4, 2, 1), nn.Sigmoid())
+
+    def forward(self, content: torch.Tensor, pose: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+        if self.skip and skips is None:
+            raise ValueError("this decoder was built with skip=True: pass the content encoder's feature maps")
+        x = self.project(torch.cat([content, pose], dim=1)[:, :, None, None])
+        layers = list(self.stages) + [self.out]
+        for depth, layer in enumerate(layers):
+            if self.skip:
+                x = torch.cat([x, skips[-1 - depth]], dim=1)
+            x = layer(x)
+        return x
+
+
+class SceneDiscriminator(nn.Module):
+    """C(h_p, h_p'): logit that two pose vectors come from the same clip (MLP, two hidden layers, ReLU)."""
+
+    def __init__(self, pose_dim: int, hidden: int = 100) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(2 * pose_dim, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, pose_a: torch.Tensor, pose_b: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([pose_a, pose_b], dim=1)).squeeze(1)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d) and module.affine:
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DRNet(nn.Module):
+    """The four networks of DRNet under one roof.
+
+    >>> model = DRNet(DRNetConfig(image_size=64, width=16))
+    >>> x = torch.rand(2, 1, 64, 64)
+    >>> model(x, x).shape
+    torch.Size([2, 1, 64, 64])
+    """
+
+    def __init__(self, config: DRNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.content_encoder = Encoder(config, config.content_dim, affine_head=not config.normalize_content)
+        self.pose_encoder = Encoder(config, config.pose_dim)
+        self.decoder = Decoder(config)
+        self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden)
+        self.apply(dcgan_init)
+
+    def encode_content(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``h_c = E_c(x)`` and the content encoder's feature maps (the skips)."""
+        self._check_frames(x)
+        return self.content_encoder(x)
+
+    def encode_pose(self, x: torch.Tensor) -> torch.Tensor:
+        """``h_p = E_p(x)``."""
+        self._check_frames(x)
+        return self.pose_encoder(x)[0]
+
+    def decode(self, content: torch.Tensor, pose: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """``D(h_c, h_p)``."""
+        return self.decoder(content, pose, skips if self.config.skip else None)
+
+    def forward(self, content_frame: torch.Tensor, pose_frame: torch.Tensor) -> torch.Tensor:
+        """``D(E_c(x_content), E_p(x_pose))``: the content of one frame drawn in the pose of another."""
+        content, skips = self.encode_content(content_frame)
+        return self.decode(content, self.encode_pose(pose_frame), skips)
+
+    def _check_frames(self, x: torch.Tensor) -> None:
+        c, s = self.config.channels, self.config.image_size
+        if x.dim() != 4 or x.shape[1:] != (c, s, s):
+            raise ValueError(
+                f"expected frames of shape (B, {c}, {s}, {s}) for this model, got {tuple(x.shape)}; "
+                "check image_size and the channel mode of the data"
+            )
+
+    def autoencoder_parameters(self) -> list[nn.Parameter]:
+        """Parameters of E_c, E_p and D (updated together, against C)."""
+        return [p for m in (self.content_encoder, self.pose_encoder, self.decoder) for p in m.parameters()]
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
