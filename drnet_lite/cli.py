@@ -1,0 +1,174 @@
+"""Command line: ``python -m drnet_lite <command>``.
+
+Commands:
+    demo          Moving MNIST pictures, then a DRNet (shipped weights, or a short
+                  lite training run) and its reconstruction and swap pictures.
+    train         train DRNet from a preset, with flags for the paper's ablations.
+    train-judge   train the digit classifier used to score swaps.
+    download      fetch MNIST into the data folder (md5-checked).
+    presets       list the training presets and their settings.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+
+def _add_train_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="mnist-lite", help="mnist-lite (CPU minutes) or mnist-paper (reference)")
+    p.add_argument("--steps", type=int, help="total training steps")
+    p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv, images/)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--similarity-weight", "--alpha", dest="similarity_weight", type=float, help="alpha")
+    p.add_argument("--adversarial-weight", "--beta", dest="adversarial_weight", type=float,
+                   help="beta; 0 switches the adversary off (ablation)")
+    p.add_argument("--pose-dim", type=int)
+    p.add_argument("--content-dim", type=int)
+    p.add_argument("--width", type=int, help="channels of the first stage (64 in the paper)")
+    p.add_argument("--max-step", type=int, help="largest distance in frames between the four frames of a step")
+    p.add_argument("--num-digits", type=int)
+    p.add_argument("--channels", choices=["grey", "per-digit"], help="channel mode of the data")
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--normalize-content", dest="normalize_content", action="store_true", default=None)
+    p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
+    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
+    p.add_argument("--data", default=None, help="MNIST folder (default: $DRNET_DATA or the user cache)")
+
+
+def _train_config(args: argparse.Namespace):
+    from .train import preset
+
+    keys = ["steps", "batch_size", "lr", "similarity_weight", "adversarial_weight", "pose_dim", "content_dim",
+            "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp"]
+    return preset(args.preset, **{k: getattr(args, k) for k in keys})
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import fit
+
+    config = _train_config(args)
+    out = Path(args.out or f"runs/{args.preset}")
+    print(f"training {args.preset} for {config.steps} steps -> {out}")
+    start = time.perf_counter()
+    result = fit(config, out, resume=args.resume, data_root=args.data)
+    last = result.history[-1] if result.history else {}
+    print(f"done in {time.perf_counter() - start:.0f} s: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()))
+    print(f"checkpoint: {result.checkpoint}\nhistory:    {out / 'history.csv'}\npictures:   {out / 'images'}")
+    return 0
+
+
+def cmd_train_judge(args: argparse.Namespace) -> int:
+    from .judge import train_judge
+
+    start = time.perf_counter()
+    _, accuracy = train_judge(epochs=args.epochs, seed=args.seed, root=args.data, out=args.out)
+    print(f"digit judge: {accuracy:.2%} on MNIST test, {time.perf_counter() - start:.0f} s -> {args.out}")
+    return 0 if accuracy >= 0.99 else 1
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .data.mnist import download_mnist
+
+    print(f"MNIST is in {download_mnist(args.data)}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from .train import PRESETS
+
+    for name, make in PRESETS.items():
+        print(f"{name}:\n{json.dumps(make().to_dict(), indent=2)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .data import MovingMNIST, MovingMNISTConfig
+    from .swap import reconstruction_figure, swap_figure
+    from .train import fit, load_drnet, preset, preview_frames
+    from .viz import frame_grid, save_gif, save_png
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for mode in ("grey", "per-digit"):
+        data = MovingMNIST(MovingMNISTConfig(num_digits=2, channels=mode, split="test"), root=args.data)
+        clips = data.sample(8, seed=0)
+        written.append(save_png(frame_grid(clips.frames[:, ::2].reshape(-1, *clips.frames.shape[2:]), ncols=10),
+                                out / f"moving_mnist_{mode}.png", scale=2))
+        written.append(save_gif(clips.frames, out / f"moving_mnist_{mode}.gif", ncols=4))
+
+    weights = Path(args.checkpoint) if args.checkpoint else None
+    if weights is not None and weights.is_file():
+        model, config = load_drnet(weights)
+        print(f"using trained weights {weights}")
+    else:
+        config = preset("mnist-lite", steps=args.steps, image_every=10**9, checkpoint_every=10**9)
+        print(f"no shipped weights yet: training the mnist-lite preset for {args.steps} steps (about a minute on a laptop CPU)")
+        model = fit(config, out / "run", data_root=args.data).model
+    content, pose = preview_frames(config, root=args.data)
+    written.append(save_png(reconstruction_figure(model, content, pose), out / "reconstruction.png", scale=2))
+    written.append(save_png(swap_figure(model, content, pose), out / "swap.png", scale=2))
+    print("wrote:\n  " + "\n  ".join(str(p) for p in written))
+    print("swap.png: top row = pose frames, left column = content frames, cell = that content in that pose")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m drnet_lite", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="pictures of the data, a model's reconstructions and swaps")
+    p.add_argument("--out", default="outputs/demo")
+    p.add_argument("--steps", type=int, default=300, help="training steps when no weights are shipped")
+    p.add_argument("--checkpoint", default=None, help="a DRNet checkpoint to use instead of training")
+    p.add_argument("--data", default=None)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("train", help="train DRNet")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("train-judge", help="train the digit judge on MNIST")
+    p.add_argument("--out", default="assets/digit_judge.pt")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data", default=None)
+    p.set_defaults(func=cmd_train_judge)
+
+    p = sub.add_parser("download", help="download MNIST (md5-checked)")
+    p.add_argument("--data", default=None)
+    p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("presets", help="print the presets")
+    p.set_defaults(func=cmd_presets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .data.mnist import MNISTChecksumError, MNISTNotFoundError
+    from .checkpoint import CheckpointError
+    from .train import TrainingDiverged
+
+    try:
+        return args.func(args)
+    except (MNISTNotFoundError, MNISTChecksumError, CheckpointError, TrainingDiverged, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the last checkpoint written is intact", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Swapping content and pose with a trained DRNet.
+
+``swap_matrix(model, content_frames, pose_frames)[i, j] = D(E_c(content_i), E_p(pose_j))``:
+row i keeps the content (which digits) of content frame i, column j takes the
+pose (where they are) of pose frame j.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .models import DRNet
+from .viz import frame_grid
+
+
+@torch.inference_mode()
+def swap_matrix(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> torch.Tensor:
+    """All pairs ``D(E_c(x_i), E_p(x_j))``: (Nc, C, H, W) x (Np, C, H, W) -> (Nc, Np, C, H, W)."""
+    was_training = model.training
+    model.eval()
+    try:
+        content, skips = model.encode_content(content_frames)
+        pose = model.encode_pose(pose_frames)
+        nc, np_ = len(content), len(pose)
+        content_rep = content.repeat_interleave(np_, dim=0)
+        skips_rep = [s.repeat_interleave(np_, dim=0) for s in skips]
+        pose_rep = pose.repeat(nc, 1)
+        out = model.decode(content_rep, pose_rep, skips_rep)
+    finally:
+        model.train(was_training)
+    return out.view(nc, np_, *out.shape[1:])
+
+
+@torch.inference_mode()
+def reconstruct(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> torch.Tensor:
+    """Row-wise ``D(E_c(content_i), E_p(pose_i))`` (eval mode)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return model(content_frames, pose_frames)
+    finally:
+        model.train(was_training)
+
+
+def swap_figure(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> np.ndarray:
+    """A picture of the swap matrix with its headers.
+
+    Top row: the pose frames; left column: the content frames; cell (i, j):
+    content of row i in the pose of column j. The corner is blank.
+    """
+    swaps = swap_matrix(model, content_frames, pose_frames).cpu()
+    content_frames, pose_frames = content_frames.cpu(), pose_frames.cpu()
+    blank = torch.zeros_like(pose_frames[:1])
+    top = torch.cat([blank, pose_frames])[None]
+    rows = torch.cat([content_frames[:, None], swaps], dim=1)
+    return frame_grid(torch.cat([top, rows]))
+
+
+def reconstruction_figure(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> np.ndarray:
+    """Three rows: content frames, pose frames (the targets), reconstructions ``D(E_c(x_c), E_p(x_p))``."""
+    recon = reconstruct(model, content_frames, pose_frames).cpu()
+    return frame_grid(torch.stack([content_frames.cpu(), pose_frames.cpu(), recon]))
