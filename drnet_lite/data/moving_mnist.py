@@ -269,15 +269,16 @@ class MovingMNIST:
         Args:
             batch_size: number of clips.
             generator: a CPU ``torch.Generator`` to draw from (for a stream).
-            seed: alternatively, a seed for a fresh generator.
+            seed: alternatively, a seed for a fresh generator. With neither,
+                the draws come from torch's global generator (``torch.manual_seed``).
             times: optional (B, T') int64 time steps to draw per clip (e.g. just
                 the four frames a training step needs); default ``0..seq_len-1``.
         """
         if batch_size < 0:
             raise ValueError(f"batch_size must be >= 0, got {batch_size}")
-        if generator is None:
+        if generator is None and seed is not None:
             generator = torch.Generator()
-            generator.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
+            generator.manual_seed(int(seed))
         digit_index, start, velocity = self.draw(batch_size, generator)
         if times is None:
             times = torch.arange(self.config.seq_len).expand(batch_size, -1)
