@@ -1,0 +1,175 @@
+"""Measured disentanglement of a trained DRNet on a fixed, seeded Moving MNIST test set.
+
+* Swap fidelity: PSNR/SSIM of ``D(E_c(A), E_p(B))`` against the exact target
+  (A's digits at B's positions), whole frame and on the digit windows.
+* Swap content accuracy: the digit judge reads each digit of the swapped frame
+  at its target position; the share that matches A's labels.
+* Leakage probes on frozen encoders: digit identity from pose vectors
+  (near chance = no leak), digit position from content vectors (R^2 near 0 =
+  no leak), each with a linear probe and a small MLP; and a freshly trained
+  scene discriminator on frozen pose vectors (about 50% = pose does not
+  identify the clip).
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import MovingMNIST, MovingMNISTConfig
+from .judge import DigitJudge, read_digits
+from .losses import scene_discriminator_loss, shuffled_partner
+from .metrics import best_pairing_scores, summarize, swap_targets
+from .models import DRNet, SceneDiscriminator
+from .swap import reconstruct
+
+TEST_SEED = 2017
+
+
+def test_config(data: MovingMNISTConfig) -> MovingMNISTConfig:
+    """The same distribution as ``data`` but drawn from MNIST test digits."""
+    return dataclasses.replace(data, split="test")
+
+
+def fixed_swap_pairs(data: MovingMNIST, count: int, seed: int = TEST_SEED):
+    """Content frames (time 0 of clips A) and pose frames (a random time of clips B), seeded."""
+    g = torch.Generator().manual_seed(seed)
+    content = data.sample(count, generator=g, times=torch.zeros(count, 1, dtype=torch.long))
+    times = torch.randint(0, data.config.seq_len, (count, 1), generator=g)
+    pose = data.sample(count, generator=g, times=times)
+    return content, pose
+
+
+@torch.inference_mode()
+def evaluate_swaps(model: DRNet, data: MovingMNIST, judge: DigitJudge, count: int = 500, seed: int = TEST_SEED,
+                   batch: int = 250) -> dict[str, float]:
+    """Swap fidelity and content accuracy on ``count`` fixed (A, B) pairs."""
+    cfg = data.config
+    content, pose = fixed_swap_pairs(data, count, seed)
+    perms = [tuple(range(cfg.num_digits))] if cfg.channels == "per-digit" else list(itertools.permutations(range(cfg.num_digits)))
+    perm_index = torch.tensor(perms, device=content.labels.device)
+    rows: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, count, batch):
+        sl = slice(start, start + batch)
+        positions = pose.positions[sl, 0]
+        out = reconstruct(model, content.frames[sl, 0], pose.frames[sl, 0])
+        targets = swap_targets(content.digits[sl], positions, cfg.image_size, cfg.channels)
+        scores = best_pairing_scores(out, targets, positions, cfg.digit_size)
+        expected = torch.gather(content.labels[sl], 1, perm_index[scores["pairing"]])
+        reading = read_digits(judge, out, positions, cfg.digit_size, cfg.channels)
+        scores["correct"] = (reading == expected).float().mean(1)
+        scores["shows_pose_digit"] = (reading == pose.labels[sl]).float().mean(1)
+        for key, value in scores.items():
+            rows.setdefault(key, []).append(value.float().cpu())
+    cat = {k: torch.cat(v) for k, v in rows.items()}
+    return {
+        "swap_accuracy": float(cat["correct"].mean()),
+        "swap_shows_pose_digit": float(cat["shows_pose_digit"].mean()),
+        "swap_psnr": summarize(cat["psnr"]), "swap_ssim": float(cat["ssim"].mean()),
+        "swap_window_psnr": summarize(cat["window_psnr"]), "swap_window_ssim": float(cat["window_ssim"].mean()),
+        "pairs": count,
+    }
+
+
+@torch.no_grad()
+def encode_clips(model: DRNet, data: MovingMNIST, count: int, seed: int, frames_per_clip: int = 2, batch: int = 250):
+    """Content and pose vectors of ``frames_per_clip`` random frames of ``count`` fixed clips."""
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    times = torch.stack([torch.randperm(data.config.seq_len, generator=g)[:frames_per_clip] for _ in range(count)])
+    clips = data.sample(count, generator=g, times=times)
+    flat = clips.frames.flatten(0, 1)
+    content = torch.cat([model.encode_content(flat[i:i + batch])[0] for i in range(0, len(flat), batch)])
+    pose = torch.cat([model.encode_pose(flat[i:i + batch]) for i in range(0, len(flat), batch)])
+    shape = (count, frames_per_clip)
+    return content.view(*shape, -1).cpu().clone(), pose.view(*shape, -1).cpu().clone(), clips
+
+
+def _fit_probe(x_train, y_train, x_test, y_test, classes: int | None, hidden: int | None, epochs: int = 300, seed: int = 0) -> float:
+    """Train a linear (hidden=None) or one-hidden-layer probe with Adam, full batch; return test accuracy or R^2."""
+    torch.manual_seed(seed)
+    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
+    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    out_dim = classes if classes else y_train.shape[1]
+    layers: list[nn.Module] = [nn.Linear(x_train.shape[1], out_dim)] if hidden is None else [
+        nn.Linear(x_train.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, out_dim)]
+    probe = nn.Sequential(*layers)
+    optimizer = torch.optim.Adam(probe.parameters(), lr=1e-2, weight_decay=1e-4)
+    with torch.enable_grad():
+        for _ in range(epochs):
+            pred = probe(x_train)
+            loss = F.cross_entropy(pred, y_train) if classes else F.mse_loss(pred, y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        pred = probe(x_test)
+        if classes:
+            return float((pred.argmax(1) == y_test).float().mean())
+        residual = (pred - y_test).pow(2).sum()
+        total = (y_test - y_test.mean(0)).pow(2).sum()
+        return float(1 - residual / total)
+
+
+def leakage_probes(model: DRNet, data: MovingMNIST, count: int = 2000, seed: int = TEST_SEED + 1) -> dict[str, float]:
+    """Digit identity from pose, position from content (linear and MLP), and a fresh scene discriminator."""
+    content, pose, clips = encode_clips(model, data, count, seed)
+    half = count // 2
+    label = clips.labels[:, 0].cpu().clone()  # the first digit's class
+    position = clips.positions[:, 0].flatten(1).float().cpu() / max(1, data.config.max_position)  # (N, K*2)
+    results: dict[str, float] = {"probe_chance": float(torch.bincount(label[half:], minlength=10).max()) / (count - half)}
+    for name, hidden in (("linear", None), ("mlp", 128)):
+        results[f"pose_to_digit_{name}"] = _fit_probe(pose[:half, 0], label[:half], pose[half:, 0], label[half:], 10, hidden)
+        results[f"content_to_position_r2_{name}"] = _fit_probe(content[:half, 0], position[:half], content[half:, 0], position[half:], None, hidden)
+        results[f"content_to_digit_{name}"] = _fit_probe(content[:half, 0], label[:half], content[half:, 0], label[half:], 10, hidden)
+    results["fresh_scene_discriminator_accuracy"] = fresh_scene_discriminator(pose, half, model.config.pose_dim,
+                                                                               model.config.discriminator_hidden)
+    return results
+
+
+def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hidden: int, steps: int = 1000, seed: int = 0) -> float:
+    """Train a new C on frozen pose pairs (first ``split`` clips), return its accuracy on the rest."""
+    torch.manual_seed(seed)
+    disc = SceneDiscriminator(pose_dim, hidden)
+    optimizer = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    train, test = pose[:split], pose[split:]
+    g = torch.Generator().manual_seed(seed)
+    with torch.enable_grad():
+        for _ in range(steps):
+            idx = torch.randint(0, len(train), (100,), generator=g)
+            a, b = train[idx, 0], train[idx, 1]
+            loss, _ = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, 1 + int(torch.randint(0, 99, (1,), generator=g)))))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        a, b = test[:, 0], test[:, 1]
+        _, accuracy = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, 1)))
+    return float(accuracy)
+
+
+def evaluate(model: DRNet, data_config: MovingMNISTConfig, judge: DigitJudge, root: str | os.PathLike | None = None,
+             pairs: int = 500, probe_clips: int = 2000, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Every number of this module for one model, on the fixed test set of its data distribution."""
+    model = model.to(device).eval()
+    data = MovingMNIST(test_config(data_config), root=root, device=device)
+    results: dict[str, Any] = {"data": data.config.to_dict()}
+    results.update(evaluate_swaps(model, data, judge.to(device), count=pairs))
+    results.update(leakage_probes(model, data, count=probe_clips))
+    return results
+
+
+def write_json(results: dict[str, Any], path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+    return path

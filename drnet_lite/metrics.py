@@ -1,0 +1,129 @@
+"""Numbers for disentanglement and prediction, computed on exact ground truth.
+
+Frame quality:
+    PSNR = 10 log10(1 / MSE) for frames in [0, 1] (inf when equal);
+    SSIM (Wang et al. 2004) with an 11x11 Gaussian window (sigma 1.5),
+    K1 = 0.01, K2 = 0.03, averaged over the positions where the window fits
+    inside the image; equal to scikit-image's ``structural_similarity(...,
+    gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+    data_range=1)``.
+
+Moving MNIST frames are mostly black, so whole-frame scores are blind: a blank
+frame scores high. *Window* scores look only at the digit-sized boxes at the
+target positions, which is where a swap or a prediction is right or wrong.
+
+Swap target: for content clip A and pose clip B, the ideal swapped frame is B's
+positions drawn with A's digits (``render(A.digits, B.positions)``). In grey
+frames with several digits, which digit goes to which position is not defined
+by the data, so a swap is scored against the best pairing (permutation).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .data.moving_mnist import render
+
+SSIM_SIGMA = 1.5
+SSIM_WINDOW = 11
+K1, K2 = 0.01, 0.03
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor, dims: int = 3) -> torch.Tensor:
+    """PSNR in dB over the last ``dims`` dimensions of frames in [0, 1]: ``10 log10(1 / MSE)``."""
+    mse = (x.float() - y.float()).pow(2).flatten(-dims).mean(-1)
+    return 10 * torch.log10(1.0 / mse)
+
+
+def _gaussian_kernel(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA, device=None) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float64, device=device) - (size - 1) / 2
+    g = torch.exp(-(coords**2) / (2 * sigma**2))
+    return (g / g.sum()).float()
+
+
+def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
+    """SSIM at every position where the window fits: (N, C, H, W) x2 -> (N, C, H-w+1, W-w+1)."""
+    if x.shape != y.shape or x.dim() != 4:
+        raise ValueError(f"ssim needs two (N, C, H, W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if min(x.shape[-2:]) < window:
+        raise ValueError(f"frames of {tuple(x.shape[-2:])} are smaller than the {window}x{window} SSIM window")
+    x, y = x.double(), y.double()
+    n, c, h, w = x.shape
+    g = _gaussian_kernel(window, sigma, x.device).double()
+    stack = torch.cat([x, y, x * x, y * y, x * y]).reshape(5 * n * c, 1, h, w)
+    filtered = F.conv2d(F.conv2d(stack, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
+    mu_x, mu_y, xx, yy, xy = filtered.view(5, n, c, *filtered.shape[-2:])
+    var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
+    c1, c2 = K1**2, K2**2
+    value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return value.float()
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean SSIM per frame: (N, C, H, W) x2 -> (N,)."""
+    return ssim_map(x, y).flatten(1).mean(1)
+
+
+def crop_windows(frames: torch.Tensor, positions: torch.Tensor, size: int) -> torch.Tensor:
+    """Boxes of ``size`` at ``positions`` (N, K, 2) from frames (N, C, H, W) -> (N, K, C, size, size)."""
+    n, k = positions.shape[:2]
+    positions = positions.to(frames.device)
+    ar = torch.arange(size, device=frames.device)
+    rows = (positions[..., 0, None] + ar)[:, :, None, :, None]  # (N, K, 1, d, 1)
+    cols = (positions[..., 1, None] + ar)[:, :, None, None, :]  # (N, K, 1, 1, d)
+    frame = torch.arange(n, device=frames.device)[:, None, None, None, None]
+    channel = torch.arange(frames.shape[1], device=frames.device)[None, None, :, None, None]
+    return frames[frame, channel, rows, cols]
+
+
+def window_scores(output: torch.Tensor, target: torch.Tensor, positions: torch.Tensor, size: int) -> dict[str, torch.Tensor]:
+    """PSNR and SSIM on the digit windows at ``positions``, averaged over the K digits: -> (N,) each."""
+    out_w = crop_windows(output, positions, size).flatten(0, 1)
+    tgt_w = crop_windows(target, positions, size).flatten(0, 1)
+    k = positions.shape[1]
+    return {
+        "psnr": psnr(out_w, tgt_w).view(-1, k).mean(1),
+        "ssim": ssim(out_w, tgt_w).view(-1, k).mean(1),
+    }
+
+
+def swap_targets(content_digits: torch.Tensor, pose_positions: torch.Tensor, image_size: int, channels: str) -> torch.Tensor:
+    """Exact swap targets for every pairing of digits to positions.
+
+    Args:
+        content_digits: (N, K, d, d) the content clips' digit images.
+        pose_positions: (N, K, 2) the pose frames' digit positions.
+
+    Returns:
+        (P, N, C, S, S): target frames for each of the P permutations of the
+        content digits (P = 1 in per-digit mode, where channel k binds digit k
+        to position k; K! in grey mode).
+    """
+    k = content_digits.shape[1]
+    perms = [tuple(range(k))] if channels == "per-digit" else list(itertools.permutations(range(k)))
+    return torch.stack([render(content_digits[:, list(p)], pose_positions[:, None], image_size, channels)[:, 0] for p in perms])
+
+
+def best_pairing_scores(output: torch.Tensor, targets: torch.Tensor, positions: torch.Tensor, size: int) -> dict[str, torch.Tensor]:
+    """Score ``output`` (N, C, S, S) against the best of P targets (P, N, C, S, S) by window SSIM.
+
+    Returns whole-frame PSNR/SSIM and window PSNR/SSIM (N,) for the chosen
+    pairing, plus ``pairing`` (N,), the index of the chosen permutation.
+    """
+    per_target = [window_scores(output, t, positions, size)["ssim"] for t in targets]
+    best = torch.stack(per_target).argmax(0)
+    chosen = targets[best, torch.arange(len(best))]
+    windows = window_scores(output, chosen, positions, size)
+    return {
+        "psnr": psnr(output, chosen), "ssim": ssim(output, chosen),
+        "window_psnr": windows["psnr"], "window_ssim": windows["ssim"], "pairing": best,
+    }
+
+
+def summarize(values: torch.Tensor) -> float:
+    """Mean over finite values (PSNR of an exact match is inf); inf if all are inf."""
+    finite = values[torch.isfinite(values)]
+    return float(finite.mean()) if len(finite) else math.inf
