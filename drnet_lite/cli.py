@@ -4,6 +4,7 @@ Commands:
     demo          Moving MNIST pictures, then a DRNet (shipped weights, or a short
                   lite training run) and its reconstruction and swap pictures.
     train         train DRNet from a preset, with flags for the paper's ablations.
+    evaluate      swap fidelity, swap content accuracy and leakage probes of a checkpoint.
     train-judge   train the digit classifier used to score swaps.
     download      fetch MNIST into the data folder (md5-checked).
     presets       list the training presets and their settings.
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 
 import torch
+
+SHIPPED_DRNET = Path(__file__).resolve().parent.parent / "assets" / "mnist-lite.pt"
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -75,6 +78,30 @@ def cmd_train_judge(args: argparse.Namespace) -> int:
     return 0 if accuracy >= 0.99 else 1
 
 
+def format_table(results: dict) -> str:
+    """The evaluation numbers as an aligned two-column table."""
+    rows = [(k, v) for k, v in results.items() if isinstance(v, (int, float))]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, write_json
+    from .judge import load_judge
+    from .train import load_drnet
+
+    model, config = load_drnet(args.checkpoint)
+    start = time.perf_counter()
+    results = evaluate(model, config.data, load_judge(args.judge), root=args.data, pairs=args.pairs,
+                       probe_clips=args.probe_clips)
+    results["checkpoint"] = str(args.checkpoint)
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    print(format_table(results))
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("metrics.json")
+    print(f"wrote {write_json(results, out)}")
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from .data.mnist import download_mnist
 
@@ -106,8 +133,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                 out / f"moving_mnist_{mode}.png", scale=2))
         written.append(save_gif(clips.frames, out / f"moving_mnist_{mode}.gif", ncols=4))
 
-    weights = Path(args.checkpoint) if args.checkpoint else None
-    if weights is not None and weights.is_file():
+    weights = Path(args.checkpoint) if args.checkpoint else SHIPPED_DRNET
+    if weights.is_file():
         model, config = load_drnet(weights)
         print(f"using trained weights {weights}")
     else:
@@ -130,13 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="pictures of the data, a model's reconstructions and swaps")
     p.add_argument("--out", default="outputs/demo")
     p.add_argument("--steps", type=int, default=300, help="training steps when no weights are shipped")
-    p.add_argument("--checkpoint", default=None, help="a DRNet checkpoint to use instead of training")
+    p.add_argument("--checkpoint", default=None, help="a DRNet checkpoint (default: assets/mnist-lite.pt when it exists, else train briefly)")
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("train", help="train DRNet")
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="measure disentanglement of a trained DRNet")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--judge", default=None, help="digit judge weights (default: assets/digit_judge.pt)")
+    p.add_argument("--pairs", type=int, default=500, help="fixed (content, pose) test pairs")
+    p.add_argument("--probe-clips", type=int, default=2000, help="test clips for the leakage probes")
+    p.add_argument("--out", default=None, help="JSON file (default: metrics.json beside the checkpoint)")
+    p.add_argument("--data", default=None)
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train-judge", help="train the digit judge on MNIST")
     p.add_argument("--out", default="assets/digit_judge.pt")
@@ -162,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (MNISTNotFoundError, MNISTChecksumError, CheckpointError, TrainingDiverged, ValueError) as exc:
+    except (MNISTNotFoundError, MNISTChecksumError, CheckpointError, TrainingDiverged, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

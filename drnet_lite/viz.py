@@ -142,3 +142,100 @@ def show(image: np.ndarray, title: str | None = None, scale: float = 2.0):
         ax.set_title(title)
     plt.show()
     return fig
+
+
+#: Labels of the figures that :func:`drnet_lite.train.fit` logs, in plotting order.
+HISTORY_LABELS = {
+    "rec": "$L_{rec}$ (reconstruction)",
+    "sim": "$L_{sim}$ (content similarity)",
+    "adv": "$L_{adv}$ (pose vs. C)",
+    "scene": "$L_C$ (scene discriminator)",
+    "total": "total $L$ of E_c, E_p, D",
+    "scene_acc": "C accuracy",
+}
+
+#: What :func:`plot_history` draws when no keys are given (those present in the history).
+HISTORY_KEYS = ("rec", "sim", "adv", "scene", "scene_acc")
+
+
+def plot_history(history: Sequence[dict], ax=None, keys: Sequence[str] | None = None, title: str | None = None):
+    """Draw the logged losses and the discriminator's accuracy of a training run.
+
+    Args:
+        history: :func:`drnet_lite.train.fit`'s history, a list of dicts with a
+            ``step`` and one number per logged figure (``rec``, ``sim``, ``adv``,
+            ``scene``, ``scene_acc``, ``total``, ...), e.g. ``result.history`` or
+            the ``history`` a fit callback receives.
+        ax: matplotlib Axes to draw the losses on (default: a new figure).
+        keys: figures to draw. Default: those of ``rec``, ``sim``, ``adv``,
+            ``scene`` and ``scene_acc`` that the history holds. A key that no
+            row holds raises ``ValueError``.
+        title: optional title.
+
+    Losses are drawn on a log scale against the step (points that are not
+    positive, e.g. ``adv`` with the adversary off, are left out). Accuracies
+    (keys ending in ``acc``) go on a second y axis from 0 to 1 on the right,
+    with a dotted line at chance level, 0.5.
+
+    Returns:
+        the Axes of the losses; the accuracy axis, when drawn, is
+        ``ax.figure.axes[-1]`` (a twin sharing its x axis).
+    """
+    import matplotlib.pyplot as plt
+
+    rows = list(history)
+    present = {key for row in rows for key in row}
+    if keys is None:
+        keys = [key for key in HISTORY_KEYS if key in present]
+    else:
+        keys = list(keys)
+        missing = [key for key in keys if key not in present]
+        if missing and rows:
+            raise ValueError(f"no history row holds {missing}; logged keys: {sorted(present - {'step', 'time'})}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    loss_keys = [key for key in keys if not key.endswith("acc")]
+    acc_keys = [key for key in keys if key.endswith("acc")]
+    if not rows:
+        ax.text(0.5, 0.5, "nothing logged yet", ha="center", va="center", transform=ax.transAxes)
+        return ax
+
+    def series(key: str) -> tuple[np.ndarray, np.ndarray]:
+        points = [(row.get("step", i + 1), row[key]) for i, row in enumerate(rows) if key in row]
+        steps, values = np.array(points, dtype=np.float64).reshape(-1, 2).T
+        keep = np.isfinite(values)
+        return steps[keep], values[keep]
+
+    colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2", "C3", "C4"])
+    handles = []
+    drew_loss = False
+    for i, key in enumerate(loss_keys):
+        steps, values = series(key)
+        positive = values > 0
+        if not positive.any():  # e.g. adv with the adversary off: nothing to draw on a log scale
+            continue
+        (line,) = ax.plot(steps[positive], values[positive], marker="." if positive.sum() < 30 else None,
+                          color=colours[i % len(colours)], label=HISTORY_LABELS.get(key, key))
+        handles.append(line)
+        drew_loss = True
+    if drew_loss:
+        ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.grid(True, which="major", alpha=0.3)
+    if acc_keys:
+        acc_ax = ax.twinx()
+        for j, key in enumerate(acc_keys):
+            steps, values = series(key)
+            (line,) = acc_ax.plot(steps, values, "--", marker="." if len(values) < 30 else None,
+                                  color="black" if j == 0 else colours[(len(loss_keys) + j) % len(colours)],
+                                  label=HISTORY_LABELS.get(key, key))
+            handles.append(line)
+        acc_ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+        acc_ax.set_ylim(0.0, 1.0)
+        acc_ax.set_ylabel("accuracy (chance 0.5)")
+    if handles:  # on the top-most axes, so that no line is drawn over the legend
+        (acc_ax if acc_keys else ax).legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    if title:
+        ax.set_title(title)
+    return ax
