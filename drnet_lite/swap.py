@@ -60,3 +60,33 @@ def reconstruction_figure(model: DRNet, content_frames: torch.Tensor, pose_frame
     """Three rows: content frames, pose frames (the targets), reconstructions ``D(E_c(x_c), E_p(x_p))``."""
     recon = reconstruct(model, content_frames, pose_frames).cpu()
     return frame_grid(torch.stack([content_frames.cpu(), pose_frames.cpu(), recon]))
+
+
+@torch.inference_mode()
+def interpolate(model: DRNet, content_a: torch.Tensor, content_b: torch.Tensor, pose_a: torch.Tensor, pose_b: torch.Tensor,
+                steps: int = 8) -> torch.Tensor:
+    """Frames decoded along straight lines between two codes.
+
+    ``content_a``/``content_b`` and ``pose_a``/``pose_b`` are single frames
+    (C, H, W). Returns (2, steps, C, H, W): row 0 moves the pose from a to b
+    with content a fixed; row 1 moves the content from a to b with pose a fixed.
+    """
+    model.eval()
+    frames = torch.stack([content_a, content_b, pose_a, pose_b])
+    content, skips = model.encode_content(frames[:2])
+    pose = model.encode_pose(frames[2:])
+    w = torch.linspace(0, 1, steps, device=frames.device)[:, None]
+    pose_line = (1 - w) * pose[0] + w * pose[1]
+    content_line = (1 - w) * content[0] + w * content[1]
+    skips_a = [s[:1].expand(steps, *s.shape[1:]) for s in skips]
+    skips_line = [(1 - w.view(-1, 1, 1, 1)) * s[:1] + w.view(-1, 1, 1, 1) * s[1:2] for s in skips]
+    row_pose = model.decode(content[:1].expand(steps, -1), pose_line, skips_a)
+    row_content = model.decode(content_line, pose[:1].expand(steps, -1), skips_line)
+    return torch.stack([row_pose, row_content])
+
+
+def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
+    """Project (N, D) vectors on their first two principal components -> (N, 2)."""
+    centred = vectors.float() - vectors.float().mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    return centred @ v[:2].T
