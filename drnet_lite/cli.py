@@ -45,6 +45,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
     p.add_argument("--data", default=None, help="MNIST folder (default: $DRNET_DATA or the user cache)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks (optional, for long GPU runs)")
 
 
 def _train_config(args: argparse.Namespace):
@@ -62,7 +63,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.preset}")
     print(f"training {args.preset} for {config.steps} steps -> {out}")
     start = time.perf_counter()
-    result = fit(config, out, resume=args.resume, data_root=args.data)
+    result = fit(config, out, resume=args.resume, data_root=args.data, compile_model=args.compile)
     last = result.history[-1] if result.history else {}
     print(f"done in {time.perf_counter() - start:.0f} s: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()))
     print(f"checkpoint: {result.checkpoint}\nhistory:    {out / 'history.csv'}\npictures:   {out / 'images'}")
