@@ -301,3 +301,290 @@ def check_bounce(student_fn: Callable[[int, int, int, int], Sequence[int]]) -> b
     detail = _first_difference(failing[0], results[failing[0]], expected[failing[0]])
     summary = f"{len(failing)} of {len(_BOUNCE_CASES)} test cases differ."
     return _wrong(f"{summary} {hint}\n{detail}" if hint else f"{summary}\n{detail}")
+
+
+# --------------------------------------------------------------------------
+# Notebook 04: the scene discriminator's pairs and targets
+# --------------------------------------------------------------------------
+
+# (batch, pose_dim, shift): small and large batches, both ends of the shift range.
+_SCENE_PAIR_CASES: tuple[tuple[int, int, int], ...] = (
+    (4, 3, 1), (4, 3, 3), (5, 2, 2), (2, 10, 1), (8, 10, 5), (16, 10, 15), (3, 1, 2),
+)
+
+
+def _call_shown(fn: Callable, args: tuple, shown: str, name: str) -> Any:
+    """Like :func:`_call`, but the call is reported as ``shown`` (tensor arguments would print as pages of numbers)."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise _StudentError(
+            f"{name} still raises NotImplementedError: replace the `raise` with your own code, "
+            "run that cell, then run this check again."
+        ) from None
+    except Exception as exc:  # the student's bug, not ours: report it, never re-raise
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if len(frames) > 1 else ""
+        raise _StudentError(f"{shown} raised {type(exc).__name__}: {exc}{where}.") from None
+
+
+def _answer_tensor(value: Any, what: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    raise TypeError(f"{what} should be a torch tensor, got {type(value).__name__}")
+
+
+def _row_sources(rows: torch.Tensor, table: torch.Tensor) -> list[int | None]:
+    """For every row, the index of the identical row of ``table`` (None when there is none)."""
+    out: list[int | None] = []
+    for row in rows:
+        hits = (table == row).all(dim=1).nonzero().flatten().tolist()
+        out.append(hits[0] if hits else None)
+    return out
+
+
+def _scene_pair_problem(case: tuple[int, int, int], pose_1: torch.Tensor, pose_2: torch.Tensor, raw: Any, name: str) -> str | None:
+    """What is wrong with ``raw = student(pose_1, pose_2, shift)`` (None when it is right)."""
+    batch, dim, shift = case
+    call = f"{name}(pose_1, pose_2, shift={shift}) with B={batch} clips and pose_dim={dim}"
+    if not isinstance(raw, (tuple, list)) or len(raw) != 3:
+        return f"{call} should return three things, (first, second, targets); got {type(raw).__name__}."
+    try:
+        first, second, targets = (_answer_tensor(v, w) for v, w in zip(raw, ("first", "second", "targets")))
+    except TypeError as exc:
+        return f"{call}: {exc}."
+    for what, value in (("first", first), ("second", second)):
+        if tuple(value.shape) != (2 * batch, dim):
+            return (f"{call}: `{what}` has shape {tuple(value.shape)}, expected (2B, pose_dim) = {(2 * batch, dim)}: "
+                    "B same-clip pairs stacked on top of B shuffled pairs (torch.cat along dim 0).")
+    if tuple(targets.shape) != (2 * batch,):
+        hint = " Use one number per pair, e.g. torch.cat([torch.ones(B), torch.zeros(B)])." if targets.numel() == 2 * batch else ""
+        return f"{call}: `targets` has shape {tuple(targets.shape)}, expected (2B,) = ({2 * batch},).{hint}"
+    if not targets.is_floating_point():
+        return (f"{call}: `targets` has dtype {targets.dtype}; binary cross-entropy needs float targets "
+                "(torch.ones(B) and torch.zeros(B) are float, or add .float()).")
+    ones, zeros = torch.ones(batch), torch.zeros(batch)
+    same_t, shuffled_t = targets[:batch].float(), targets[batch:].float()
+    if torch.equal(same_t, zeros) and torch.equal(shuffled_t, ones):
+        return (f"{call}: your labels are inverted (same-clip pairs 0, shuffled pairs 1). That is exactly the "
+                "slip in the reference code: the encoders' target 1/2 does not notice, but every accuracy you "
+                "report becomes 1 - accuracy. Here same clip = 1, shuffled = 0.")
+    if torch.allclose(targets.float(), torch.full_like(targets.float(), 0.5)):
+        return (f"{call}: all targets are 1/2. That is the *pose encoder's* target in L_adv (make C unsure); "
+                "C itself learns from hard labels: 1 for same-clip pairs, 0 for shuffled pairs.")
+    if not (torch.equal(same_t, ones) and torch.equal(shuffled_t, zeros)):
+        return (f"{call}: targets should be B ones (the same-clip pairs, first) followed by B zeros (the shuffled "
+                f"pairs); got {targets.tolist()}.")
+    if not torch.equal(first[:batch], pose_1) or not torch.equal(second[:batch], pose_2):
+        if torch.equal(first[:batch], pose_1) and torch.equal(second[:batch], pose_1):
+            return (f"{call}: the same-clip pairs pair pose_1 with itself. A same-clip pair is two *different* "
+                    "frames of one clip: (pose_1[i], pose_2[i]).")
+        if torch.equal(first[:batch], pose_2) and torch.equal(second[:batch], pose_1):
+            return f"{call}: the members of the same-clip pairs are swapped: keep the order (pose_1[i], pose_2[i])."
+        return (f"{call}: the first B rows must be the same-clip pairs, unchanged: first[:B] = pose_1 and "
+                "second[:B] = pose_2.")
+    if not torch.equal(first[batch:], pose_1):
+        if torch.equal(first[batch:], pose_1.roll(shift, 0)) and torch.equal(second[batch:], pose_2.roll(shift, 0)):
+            return (f"{call}: you rolled both members of the shuffled pairs by the same shift, so every "
+                    "'shuffled' pair is (pose_1[j], pose_2[j]) of one clip j, a same-clip pair. Keep pose_1 in place and "
+                    "roll only pose_2.")
+        return (f"{call}: the first member of every shuffled pair should stay pose_1[i] (first[B:] = pose_1); "
+                "only the second member comes from another clip.")
+    sources = _row_sources(second[batch:], pose_2)
+    if any(j is None for j in sources):
+        if all(j is not None for j in _row_sources(second[batch:], pose_1)):
+            return (f"{call}: the second members of the shuffled pairs are rows of pose_1; take them from pose_2 "
+                    "(the other frame of each clip), e.g. torch.roll(pose_2, shift, dims=0).")
+        return (f"{call}: some second members of the shuffled pairs are not rows of pose_2. They should be "
+                "pose_2's rows, reordered so that no row keeps its own clip.")
+    own = [i for i, j in enumerate(sources) if j == i]
+    if own:
+        return (f"{call}: shuffled row(s) {own} pair a clip with itself (pose_1[i], pose_2[i]), labelled 0 although "
+                "it is a same-clip pair. A random permutation (torch.randperm) has fixed points now and then; "
+                "torch.roll(pose_2, shift, dims=0) with shift in [1, B-1] never has any.")
+    return None
+
+
+def check_scene_pairs(student_fn: Callable[[torch.Tensor, torch.Tensor, int], Any]) -> bool:
+    """Check ``scene_pairs(pose_1, pose_2, shift) -> (first, second, targets)`` (notebook 04).
+
+    ``pose_1`` and ``pose_2`` are (B, pose_dim) pose vectors of two frames of
+    the same B clips (row i = clip i). The answer stacks B same-clip pairs on
+    top of B shuffled pairs:
+
+    - ``first = [pose_1; pose_1]`` and ``second = [pose_2; pose_2 rolled by shift]``,
+      (2B, pose_dim) each, so shuffled row i pairs clip i with another clip;
+    - ``targets = [1, ..., 1, 0, ..., 0]``, (2B,) float: same clip = 1, shuffled = 0.
+
+    Any shuffle that pairs every clip with *another* clip is accepted (a roll
+    by ``shift`` in [1, B-1] is the package's choice, :func:`drnet_lite.losses.shuffled_partner`).
+    Prints the verdict (or a hint) and returns True when every case is right.
+    """
+    problem = _check_callable(student_fn, "check_scene_pairs", "scene_pairs")
+    if problem:
+        return _wrong(problem)
+    from .losses import shuffled_partner
+
+    name = getattr(student_fn, "__name__", "your function")
+    generator = torch.Generator().manual_seed(404)
+    exact_roll = True
+    for case in _SCENE_PAIR_CASES:
+        batch, dim, shift = case
+        pose_1 = torch.rand(batch, dim, generator=generator) * 2 - 1
+        pose_2 = torch.rand(batch, dim, generator=generator) * 2 - 1
+        kept_1, kept_2 = pose_1.clone(), pose_2.clone()
+        try:
+            raw = _call_shown(student_fn, (pose_1, pose_2, shift),
+                              f"{name}(pose_1, pose_2, shift={shift}) with pose vectors of shape {(batch, dim)}", name)
+        except _StudentError as err:
+            return _wrong(err.message)
+        if not (torch.equal(pose_1, kept_1) and torch.equal(pose_2, kept_2)):
+            return _wrong(f"{name} changed pose_1 or pose_2 in place; build new tensors (torch.cat, torch.roll) instead.")
+        try:
+            problem = _scene_pair_problem(case, pose_1, pose_2, raw, name)
+        except Exception as exc:  # an answer too odd to analyse: say so instead of crashing
+            problem = f"{name}(pose_1, pose_2, shift={shift}) returned something the checker cannot read ({type(exc).__name__}: {exc})."
+        if problem:
+            return _wrong(problem)
+        second = _answer_tensor(raw[1], "second")
+        exact_roll = exact_roll and torch.equal(second[batch:], shuffled_partner(pose_2, shift))
+    how = ("exactly as drnet_lite.losses.shuffled_partner does (torch.roll by shift)" if exact_roll else
+           "with a shuffle of your own that never pairs a clip with itself (the package uses torch.roll by shift)")
+    return _correct(
+        f"{name} builds B same-clip pairs (target 1) and B shuffled pairs (target 0), {how}, "
+        f"on all {len(_SCENE_PAIR_CASES)} test cases (B from 2 to 16, shift from 1 to B-1)."
+    )
+
+
+# --------------------------------------------------------------------------
+# Notebook 05: the four frames of a training step
+# --------------------------------------------------------------------------
+
+def _numbered_clips(batch: int, length: int, channels: int = 1, size: int = 4) -> torch.Tensor:
+    """Clips (B, T, C, S, S) whose frame (b, t) is filled with the number 100 b + t: every frame says where it is from."""
+    ids = (100 * torch.arange(batch)[:, None] + torch.arange(length)[None]).float()
+    return ids[:, :, None, None, None].expand(batch, length, channels, size, size).clone()
+
+
+def _frame_problem(clips: torch.Tensor, max_step: int, raw: Any, name: str) -> tuple[str | None, torch.Tensor | None]:
+    """Check one answer ``(frames, times)``; return (problem, times)."""
+    batch, length = clips.shape[:2]
+    call = f"{name}(clips, max_step={max_step}, generator) with clips of shape {tuple(clips.shape)}"
+    if not isinstance(raw, (tuple, list)) or len(raw) != 2:
+        return f"{call} should return two things, (frames, times); got {type(raw).__name__}.", None
+    try:
+        frames, times = _answer_tensor(raw[0], "frames"), _answer_tensor(raw[1], "times")
+    except TypeError as exc:
+        return f"{call}: {exc}.", None
+    if tuple(times.shape) != (batch, 4):
+        return (f"{call}: `times` has shape {tuple(times.shape)}, expected (B, 4) = ({batch}, 4): four time steps "
+                "[t_c1, t_c2, t_p1, t_p2] for every clip."), None
+    if times.is_floating_point() or times.dtype == torch.bool:
+        return (f"{call}: `times` has dtype {times.dtype}; time steps index frames, so they must be integers "
+                "(torch.randint gives int64)."), None
+    if int(times.min()) < 0 or int(times.max()) > max_step:
+        over = " One above the range: torch.randint(low, high) already includes high - 1 as its largest value." if int(times.max()) == max_step + 1 else ""
+        return f"{call}: times must lie in [0, max_step] = [0, {max_step}], got values from {int(times.min())} to {int(times.max())}.{over}", None
+    expected_shape = (batch, 4) + tuple(clips.shape[2:])
+    if tuple(frames.shape) != expected_shape:
+        hint = ""
+        if tuple(frames.shape) == (batch, batch, 4) + tuple(clips.shape[2:]):
+            hint = (" clips[:, times] takes every clip's frames at every row's times. Pair each clip with its own "
+                    "times: clips[torch.arange(B)[:, None], times].")
+        return f"{call}: `frames` has shape {tuple(frames.shape)}, expected (B, 4, C, H, W) = {expected_shape}.{hint}", times
+    ids = frames.float()[:, :, 0, 0, 0]
+    if not torch.equal(frames.float(), ids[:, :, None, None, None].expand_as(frames)) or not torch.equal(ids, ids.round()):
+        return f"{call}: `frames` are not frames of `clips` (they should be copies of whole frames, unchanged).", times
+    clip_of, time_of = (ids // 100).long(), (ids % 100).long()
+    if not torch.equal(clip_of, torch.arange(batch)[:, None].expand(batch, 4)):
+        return (f"{call}: row b of `frames` must hold frames of clip b; some rows hold frames of other clips. "
+                "Index the clip axis with torch.arange(B)[:, None] next to `times`."), times
+    if not torch.equal(time_of, times.long()):
+        return f"{call}: frames[b, k] must be clips[b, times[b, k]]; your frames are taken at other time steps than the times you return.", times
+    return None, times
+
+
+def check_sample_frames(student_fn: Callable[[torch.Tensor, int, torch.Generator], Any]) -> bool:
+    """Check ``sample_frames(clips, max_step, generator) -> (frames, times)`` (notebook 05).
+
+    ``clips`` is (B, T, C, H, W). The answer draws, for every clip separately,
+    four time steps ``[t_c1, t_c2, t_p1, t_p2]``, each uniform in
+    ``[0, max_step]`` and drawn with ``generator`` (so a run can be repeated
+    and resumed exactly), and returns ``times`` (B, 4) int and
+    ``frames[b, k] = clips[b, times[b, k]]``, (B, 4, C, H, W): the rule of
+    :func:`drnet_lite.train.sample_times`.
+
+    Prints the verdict (or a hint) and returns True when everything holds.
+    """
+    problem = _check_callable(student_fn, "check_sample_frames", "sample_frames")
+    if problem:
+        return _wrong(problem)
+    name = getattr(student_fn, "__name__", "your function")
+
+    def run(clips: torch.Tensor, max_step: int, seed: int) -> torch.Tensor:
+        kept = clips.clone()
+        generator = torch.Generator().manual_seed(seed)
+        shown = f"{name}(clips, max_step={max_step}, generator) with clips of shape {tuple(clips.shape)}"
+        try:
+            raw = _call_shown(student_fn, (clips, max_step, generator), shown, name)
+        except _StudentError as err:
+            if max_step == 0 and "NotImplementedError" not in err.message:
+                raise _StudentError(err.message + " With max_step = 0 the only allowed time step is 0: "
+                                    "torch.randint(0, max_step + 1, ...) draws it, while torch.randint(0, max_step, ...) "
+                                    "has nothing to draw from (its upper end is left out).") from None
+            raise
+        if not torch.equal(clips, kept):
+            raise _StudentError(f"{name} changed `clips` in place; only read from it.")
+        try:
+            problem, times = _frame_problem(clips, max_step, raw, name)
+        except Exception as exc:  # an answer too odd to analyse: say so instead of crashing
+            problem, times = f"{name} returned something the checker cannot read ({type(exc).__name__}: {exc}).", None
+        if problem:
+            raise _StudentError(problem)
+        return times.long()
+
+    try:
+        # Shapes, ranges and indexing on a few small cases (T larger than max_step + 1 too).
+        for batch, length, channels, max_step in ((6, 13, 1, 12), (4, 20, 2, 5), (2, 3, 1, 2), (5, 7, 1, 3)):
+            run(_numbered_clips(batch, length, channels), max_step, seed=batch)
+        # Reproducible with the generator it is given, different for another seed.
+        clips = _numbered_clips(64, 13)
+        first, again, other = run(clips, 12, seed=7), run(clips, 12, seed=7), run(clips, 12, seed=8)
+        if not torch.equal(first, again):
+            raise _StudentError(
+                f"two calls with generators seeded alike gave different times: draw with the generator you are given "
+                "(torch.randint(..., generator=generator)), so that a run can be repeated and --resume continues "
+                "exactly where it stopped.")
+        if torch.equal(first, other):
+            raise _StudentError("generators with different seeds gave the same times: draw from the `generator` argument, not from a fixed seed of your own.")
+        # The distribution: per clip, per frame, uniform over 0..max_step.
+        draws = torch.cat([run(clips, 12, seed=100 + i) for i in range(12)])  # (768, 4)
+    except _StudentError as err:
+        return _wrong(err.message)
+    if all(torch.equal(draws[r], draws[r - r % 64]) for r in range(len(draws))):
+        return _wrong("every clip of a batch got the same four time steps; draw separate times for every clip: a (B, 4) tensor.")
+    for a in range(4):
+        for b in range(a + 1, 4):
+            if torch.equal(draws[:, a], draws[:, b]):
+                return _wrong(f"frames {a} and {b} always share their time step; draw all four time steps independently "
+                              "(two equal content frames would make L_sim zero for free).")
+    counts = torch.bincount(draws.flatten(), minlength=13).float()
+    if counts[12] == 0:
+        return _wrong("the largest allowed time step, max_step, never occurs. torch.randint(low, high) stops at high - 1: use high = max_step + 1.")
+    expected = draws.numel() / 13
+    if (counts < 0.6 * expected).any() or (counts > 1.4 * expected).any():
+        return _wrong(f"the time steps are not uniform over 0..max_step: counts of 0..12 over {draws.numel()} draws were "
+                      f"{counts.long().tolist()} (about {expected:.0f} each expected).")
+    try:  # the smallest range: a single frame
+        zero = run(_numbered_clips(3, 5), 0, seed=1)
+    except _StudentError as err:
+        return _wrong(err.message)
+    if zero.any():
+        return _wrong("with max_step=0 every time step must be 0 (the four frames are the same frame).")
+    return _correct(f"{name} draws four independent, uniform time steps in [0, max_step] per clip with the given "
+                    "generator, and picks exactly those frames of each clip.")
+
+
+__all__ += ["check_scene_pairs", "check_sample_frames"]

@@ -154,6 +154,9 @@ HISTORY_LABELS = {
     "scene_acc": "C accuracy",
 }
 
+#: L_adv and L_C both sit near log 2: a wide line under a thin dotted one keeps both visible.
+_HISTORY_STYLES = {"adv": {"lw": 3.0, "alpha": 0.8}, "scene": {"lw": 1.2, "ls": ":"}}
+
 #: What :func:`plot_history` draws when no keys are given (those present in the history).
 HISTORY_KEYS = ("rec", "sim", "adv", "scene", "scene_acc")
 
@@ -215,11 +218,21 @@ def plot_history(history: Sequence[dict], ax=None, keys: Sequence[str] | None = 
         if not positive.any():  # e.g. adv with the adversary off: nothing to draw on a log scale
             continue
         (line,) = ax.plot(steps[positive], values[positive], marker="." if positive.sum() < 30 else None,
-                          color=colours[i % len(colours)], label=HISTORY_LABELS.get(key, key))
+                          color=colours[i % len(colours)], label=HISTORY_LABELS.get(key, key),
+                          **_HISTORY_STYLES.get(key, {}))
         handles.append(line)
         drew_loss = True
     if drew_loss:
+        from matplotlib.ticker import FormatStrFormatter, LogFormatter
+
+        class PlainLogFormatter(LogFormatter):  # LogFormatter's choice of ticks, written 0.3 rather than 3e-01
+            def __call__(self, x, pos=None):
+                return f"{x:g}" if super().__call__(x, pos) else ""
+
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))  # 0.01, not 10^-2
+        # labels on some minor ticks too when the curves span less than about two decades
+        ax.yaxis.set_minor_formatter(PlainLogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.grid(True, which="major", alpha=0.3)
@@ -234,8 +247,10 @@ def plot_history(history: Sequence[dict], ax=None, keys: Sequence[str] | None = 
         acc_ax.axhline(0.5, color="grey", lw=0.8, ls=":")
         acc_ax.set_ylim(0.0, 1.0)
         acc_ax.set_ylabel("accuracy (chance 0.5)")
-    if handles:  # on the top-most axes, so that no line is drawn over the legend
-        (acc_ax if acc_keys else ax).legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.9)
+    if handles:  # below the plot, on the top-most axes: no line hides it and it hides no line
+        # anchored at the bottom of the axes, 4 font sizes (32 pt) lower: clear of the tick labels and "step"
+        (acc_ax if acc_keys else ax).legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                                            borderaxespad=4.0, ncol=min(3, len(handles)), fontsize=8, frameon=False)
     if title:
         ax.set_title(title)
     return ax
