@@ -143,9 +143,10 @@ def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hid
     g = torch.Generator().manual_seed(seed)
     with torch.enable_grad():
         for _ in range(steps):
-            idx = torch.randint(0, len(train), (100,), generator=g)
+            idx = torch.randperm(len(train), generator=g)[:100]  # distinct clips: a shuffled pair never meets itself
             a, b = train[idx, 0], train[idx, 1]
-            loss, _ = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, 1 + int(torch.randint(0, 99, (1,), generator=g)))))
+            shift = 1 + int(torch.randint(0, len(idx) - 1, (1,), generator=g))
+            loss, _ = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, shift)))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
