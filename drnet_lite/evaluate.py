@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import MovingMNIST, MovingMNISTConfig
+from .data import Clips, MovingMNIST, MovingMNISTConfig
 from .judge import DigitJudge, read_digits
 from .losses import scene_discriminator_loss, shuffled_partner
 from .metrics import best_pairing_scores, summarize, swap_targets
@@ -48,25 +48,42 @@ def fixed_swap_pairs(data: MovingMNIST, count: int, seed: int = TEST_SEED):
 
 
 @torch.inference_mode()
+def score_swaps(output: torch.Tensor, content: Clips, pose: Clips, judge: DigitJudge, config: MovingMNISTConfig) -> dict[str, torch.Tensor]:
+    """Per-pair scores of swapped frames ``output`` (N, C, S, S) for content clips A and pose frames B.
+
+    ``content`` and ``pose`` hold one frame per clip (their ground truth is
+    used: A's digits, B's positions). Returns (N,) tensors: ``psnr``,
+    ``ssim``, ``window_psnr``, ``window_ssim`` against the best-paired exact
+    target, ``correct`` (share of digits the judge reads as A's), and
+    ``shows_pose_digit`` (share read as B's digits).
+    """
+    perms = [tuple(range(config.num_digits))] if config.channels == "per-digit" else list(itertools.permutations(range(config.num_digits)))
+    perm_index = torch.tensor(perms, device=content.labels.device)
+    positions = pose.positions[:, 0]
+    targets = swap_targets(content.digits, positions, config.image_size, config.channels)
+    scores = best_pairing_scores(output, targets, positions, config.digit_size, config.channels)
+    expected = torch.gather(content.labels, 1, perm_index[scores["pairing"]])
+    reading = read_digits(judge, output, positions, config.digit_size, config.channels)
+    scores["correct"] = (reading == expected).float().mean(1)
+    scores["shows_pose_digit"] = (reading == pose.labels).float().mean(1)
+    return scores
+
+
+def _rows(clips: Clips, sl: slice) -> Clips:
+    return Clips(*(getattr(clips, f.name)[sl] for f in dataclasses.fields(Clips)))
+
+
+@torch.inference_mode()
 def evaluate_swaps(model: DRNet, data: MovingMNIST, judge: DigitJudge, count: int = 500, seed: int = TEST_SEED,
                    batch: int = 250) -> dict[str, float]:
     """Swap fidelity and content accuracy on ``count`` fixed (A, B) pairs."""
-    cfg = data.config
     content, pose = fixed_swap_pairs(data, count, seed)
-    perms = [tuple(range(cfg.num_digits))] if cfg.channels == "per-digit" else list(itertools.permutations(range(cfg.num_digits)))
-    perm_index = torch.tensor(perms, device=content.labels.device)
     rows: dict[str, list[torch.Tensor]] = {}
     for start in range(0, count, batch):
         sl = slice(start, start + batch)
-        positions = pose.positions[sl, 0]
-        out = reconstruct(model, content.frames[sl, 0], pose.frames[sl, 0])
-        targets = swap_targets(content.digits[sl], positions, cfg.image_size, cfg.channels)
-        scores = best_pairing_scores(out, targets, positions, cfg.digit_size)
-        expected = torch.gather(content.labels[sl], 1, perm_index[scores["pairing"]])
-        reading = read_digits(judge, out, positions, cfg.digit_size, cfg.channels)
-        scores["correct"] = (reading == expected).float().mean(1)
-        scores["shows_pose_digit"] = (reading == pose.labels[sl]).float().mean(1)
-        for key, value in scores.items():
+        a, b = _rows(content, sl), _rows(pose, sl)
+        output = reconstruct(model, a.frames[:, 0], b.frames[:, 0])
+        for key, value in score_swaps(output, a, b, judge, data.config).items():
             rows.setdefault(key, []).append(value.float().cpu())
     cat = {k: torch.cat(v) for k, v in rows.items()}
     return {

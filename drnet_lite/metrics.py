@@ -79,11 +79,20 @@ def crop_windows(frames: torch.Tensor, positions: torch.Tensor, size: int) -> to
     return frames[frame, channel, rows, cols]
 
 
-def window_scores(output: torch.Tensor, target: torch.Tensor, positions: torch.Tensor, size: int) -> dict[str, torch.Tensor]:
-    """PSNR and SSIM on the digit windows at ``positions``, averaged over the K digits: -> (N,) each."""
-    out_w = crop_windows(output, positions, size).flatten(0, 1)
-    tgt_w = crop_windows(target, positions, size).flatten(0, 1)
+def window_scores(output: torch.Tensor, target: torch.Tensor, positions: torch.Tensor, size: int,
+                  channels: str = "grey") -> dict[str, torch.Tensor]:
+    """PSNR and SSIM on the digit windows at ``positions``, averaged over the K digits: -> (N,) each.
+
+    In ``"per-digit"`` mode window k is read from channel k only (the channel
+    that holds digit k); in ``"grey"`` mode from every channel.
+    """
     k = positions.shape[1]
+    out_w = crop_windows(output, positions, size)
+    tgt_w = crop_windows(target, positions, size)
+    if channels == "per-digit":
+        own = torch.arange(k, device=out_w.device)
+        out_w, tgt_w = out_w[:, own, own, None], tgt_w[:, own, own, None]
+    out_w, tgt_w = out_w.flatten(0, 1), tgt_w.flatten(0, 1)
     return {
         "psnr": psnr(out_w, tgt_w).view(-1, k).mean(1),
         "ssim": ssim(out_w, tgt_w).view(-1, k).mean(1),
@@ -107,16 +116,17 @@ def swap_targets(content_digits: torch.Tensor, pose_positions: torch.Tensor, ima
     return torch.stack([render(content_digits[:, list(p)], pose_positions[:, None], image_size, channels)[:, 0] for p in perms])
 
 
-def best_pairing_scores(output: torch.Tensor, targets: torch.Tensor, positions: torch.Tensor, size: int) -> dict[str, torch.Tensor]:
+def best_pairing_scores(output: torch.Tensor, targets: torch.Tensor, positions: torch.Tensor, size: int,
+                        channels: str = "grey") -> dict[str, torch.Tensor]:
     """Score ``output`` (N, C, S, S) against the best of P targets (P, N, C, S, S) by window SSIM.
 
     Returns whole-frame PSNR/SSIM and window PSNR/SSIM (N,) for the chosen
     pairing, plus ``pairing`` (N,), the index of the chosen permutation.
     """
-    per_target = [window_scores(output, t, positions, size)["ssim"] for t in targets]
+    per_target = [window_scores(output, t, positions, size, channels)["ssim"] for t in targets]
     best = torch.stack(per_target).argmax(0)
     chosen = targets[best, torch.arange(len(best))]
-    windows = window_scores(output, chosen, positions, size)
+    windows = window_scores(output, chosen, positions, size, channels)
     return {
         "psnr": psnr(output, chosen), "ssim": ssim(output, chosen),
         "window_psnr": windows["psnr"], "window_ssim": windows["ssim"], "pairing": best,

@@ -79,3 +79,12 @@ def test_per_digit_mode_has_one_pairing(moving_mnist):
     data = moving_mnist(split="test", num_digits=2, seq_len=1, channels="per-digit")
     a, b = data.sample(4, seed=0), data.sample(4, seed=1)
     assert len(swap_targets(a.digits, b.positions[:, 0], 64, "per-digit")) == 1
+
+
+def test_per_digit_windows_read_only_their_own_channel(moving_mnist):
+    data = moving_mnist(split="test", num_digits=2, seq_len=1, channels="per-digit")
+    clips = data.sample(30, seed=4)
+    target = clips.frames[:, 0]
+    wrong_channel = target.flip(1)  # each digit drawn in the other digit's channel
+    own = window_scores(wrong_channel, target, clips.positions[:, 0], 28, channels="per-digit")["ssim"].mean()
+    assert own < 0.35

@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from drnet_lite.evaluate import fixed_swap_pairs, leakage_probes, score_swaps
+from drnet_lite.judge import DEFAULT_JUDGE, load_judge
+from drnet_lite.metrics import swap_targets
+from drnet_lite.models import DRNet, DRNetConfig
+
+needs_judge = pytest.mark.skipif(not DEFAULT_JUDGE.is_file(), reason="shipped judge weights missing")
+
+
+@needs_judge
+# The judge reads an exact target at 100%, except where grey digits overlap: with two
+# grey digits about one window in eight holds enough of the other digit to fool it.
+@pytest.mark.parametrize("num_digits,channels,ceiling", [(1, "grey", 0.95), (2, "grey", 0.8), (2, "per-digit", 0.95)])
+def test_exact_targets_score_perfectly_and_pose_frames_do_not(moving_mnist, num_digits, channels, ceiling):
+    data = moving_mnist(split="test", num_digits=num_digits, channels=channels, seq_len=10)
+    content, pose = fixed_swap_pairs(data, 100, seed=5)
+    judge = load_judge()
+    target = swap_targets(content.digits, pose.positions[:, 0], 64, channels)[0]
+    perfect = score_swaps(target, content, pose, judge, data.config)
+    assert torch.allclose(perfect["window_ssim"], torch.ones(100))
+    assert perfect["correct"].mean() > ceiling
+    # a "swap" that just shows the pose frame has the right positions but the wrong digits
+    leaky = score_swaps(pose.frames[:, 0], content, pose, judge, data.config)
+    assert leaky["shows_pose_digit"].mean() > ceiling
+    assert leaky["correct"].mean() < 0.3
+    blank = score_swaps(torch.zeros_like(target), content, pose, judge, data.config)
+    assert blank["window_ssim"].mean() < 0.35 and blank["ssim"].mean() > 0.5
+
+
+def test_leakage_probes_run_on_an_untrained_model(moving_mnist):
+    data = moving_mnist(split="test", num_digits=1, seq_len=10, image_size=32, digit_size=20)
+    torch.manual_seed(0)
+    model = DRNet(DRNetConfig(image_size=32, width=4, content_dim=8, pose_dim=3))
+    results = leakage_probes(model, data, count=200)
+    for key in ("pose_to_digit_linear", "pose_to_digit_mlp", "content_to_digit_mlp", "fresh_scene_discriminator_accuracy"):
+        assert 0.0 <= results[key] <= 1.0
+    assert results["content_to_position_r2_linear"] <= 1.0
