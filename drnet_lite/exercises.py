@@ -588,3 +588,274 @@ def check_sample_frames(student_fn: Callable[[torch.Tensor, int, torch.Generator
 
 
 __all__ += ["check_scene_pairs", "check_sample_frames"]
+
+
+# --------------------------------------------------------------------------
+# Notebooks 02 and 03: the reconstruction and the similarity loss
+# --------------------------------------------------------------------------
+
+from .losses import reconstruction_loss as _package_reconstruction_loss  # noqa: E402
+from .losses import similarity_loss as _package_similarity_loss  # noqa: E402
+from .models import DRNet as _DRNet  # noqa: E402
+from .models import DRNetConfig as _DRNetConfig  # noqa: E402
+
+
+def _as_scalar_loss(value: Any, name: str) -> torch.Tensor:
+    """The student's loss as a 0-d tensor, or raise :class:`_StudentError` saying what is wrong with it."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        raise _StudentError(
+            f"{name} returned a Python number ({value!r}), not a tensor. Training needs a tensor that "
+            "remembers how it was computed: do not call .item() or float() on the loss."
+        )
+    if not isinstance(value, torch.Tensor):
+        raise _StudentError(f"{name} should return a torch tensor (the loss), got {type(value).__name__}.")
+    if value.numel() != 1:
+        raise _StudentError(
+            f"{name} returned a tensor of shape {tuple(value.shape)}; a loss is one number. "
+            "Average the squared differences over every element with .mean()."
+        )
+    if not value.dtype.is_floating_point:
+        raise _StudentError(f"{name} returned a {value.dtype} tensor; the loss must be a float tensor.")
+    return value.reshape(())
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return bool(torch.allclose(a.detach().double(), b.detach().double(), rtol=1e-4, atol=1e-7))
+
+
+def _match_wrong(value: torch.Tensor, candidates: Sequence[tuple[torch.Tensor, str]]) -> str | None:
+    for wrong, hint in candidates:
+        if _close(value, wrong):
+            return hint
+    return None
+
+
+_REC_MODELS: tuple[dict, ...] = (
+    dict(image_size=16, channels=1, content_dim=6, pose_dim=3, width=4),
+    dict(image_size=16, channels=2, content_dim=5, pose_dim=2, width=4, skip=True),
+)
+
+
+def _rec_case(index: int) -> tuple[_DRNet, torch.Tensor, torch.Tensor]:
+    """A tiny DRNet in training mode (as in a training step) and distinct content and pose frames.
+
+    In training mode BatchNorm uses the statistics of the batch, so the output
+    depends clearly on which frame feeds which encoder and mistakes show.
+    """
+    config = _DRNetConfig(**_REC_MODELS[index])
+    with torch.random.fork_rng(devices=[]):  # seeded, without touching the notebook's own random state
+        torch.manual_seed(1705 + index)
+        model = _DRNet(config).train()
+        for module in model.modules():  # PyTorch's default init: larger weights than DCGAN's, so outputs vary more
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+                module.reset_parameters()
+    shape = (3, config.channels, config.image_size, config.image_size)
+    generator = torch.Generator().manual_seed(10 + index)
+    return model, torch.rand(shape, generator=generator), torch.rand(shape, generator=generator)
+
+
+def _rec_wrong_answers(model: _DRNet, x_c: torch.Tensor, x_p: torch.Tensor) -> list[tuple[torch.Tensor, str]]:
+    with torch.no_grad():
+        right = model(x_c, x_p)
+        swapped = model(x_p, x_c)
+        same = model(x_p, x_p)
+        diff = right - x_p
+    batch = x_p.shape[0]
+    return [
+        (_mse(right, x_c),
+         "You compare the decoded frame with the content frame. The target is the pose frame x_p: "
+         "D(E_c(x_c), E_p(x_p)) must redraw x_p (its content is the same, since both frames come from one clip)."),
+        (_mse(swapped, x_p),
+         "Content and pose are swapped: you encode the content of x_p and the pose of x_c. "
+         "Use model.encode_content(x_c) and model.encode_pose(x_p)."),
+        (_mse(swapped, x_c),
+         "Content and pose are swapped and so is the target: it must be D(E_c(x_c), E_p(x_p)) compared with x_p."),
+        (_mse(same, x_p),
+         "You encode the content of the pose frame itself: that is the autoencoder that cheats. The content "
+         "must come from x_c, another time step of the clip."),
+        ((diff ** 2).sum(),
+         "You sum the squared errors; L_rec is their mean over every pixel (and frame): use .mean()."),
+        ((diff ** 2).sum() / batch,
+         "You sum the squared errors of each frame and average over frames; drnet_lite averages over every "
+         "pixel too (torch.nn.functional.mse_loss or ((x_hat - x_p) ** 2).mean())."),
+        (diff.abs().mean(),
+         "That is the mean absolute error (L1). L_rec squares the differences: ((x_hat - x_p) ** 2).mean()."),
+        ((diff ** 2).mean().sqrt(),
+         "That is the root of the mean squared error; L_rec is the mean squared error itself, without the square root."),
+        (diff.mean(),
+         "You average the differences without squaring them, so errors of opposite signs cancel: square first."),
+    ]
+
+
+def _mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return ((a - b) ** 2).mean()
+
+
+def _call_named(fn: Callable, args: Sequence[Any], labels: Sequence[str], name: str) -> Any:
+    """:func:`_call`, but an error report names the arguments (``model, x_c, x_p``) instead of printing them."""
+    try:
+        return _call(fn, *args, name=name)
+    except _StudentError as err:
+        long_call = f"{name}({', '.join(repr(a) for a in args)})"
+        raise _StudentError(err.message.replace(long_call, f"{name}({', '.join(labels)})")) from None
+
+
+def _student_error_hint(message: str) -> str:
+    """Extra advice for errors students commonly hit when composing DRNet."""
+    lowered = message.lower()
+    if "tuple" in lowered:
+        return (message + "\nHint: model.encode_content(x) returns a pair (h_c, skips); unpack it: "
+                "h_c, skips = model.encode_content(x_c).")
+    if "skip" in lowered:
+        return message + "\nHint: pass the content encoder's feature maps to the decoder: model.decode(h_c, h_p, skips)."
+    return message
+
+
+def check_reconstruction_loss(student_fn: Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``rec_loss(model, x_c, x_p)`` (notebook 02).
+
+    It must return ``L_rec = mean((D(E_c(x_c), E_p(x_p)) - x_p)^2)`` as a tensor
+    that gradients can flow through, for DRNets with and without skip
+    connections: the same value and the same parameter gradients as
+    ``reconstruction_loss(model(x_c, x_p), x_p)`` from :mod:`drnet_lite.losses`.
+
+    Prints the verdict (or a hint) and returns True when every case matches.
+    """
+    problem = _check_callable(student_fn, "check_reconstruction_loss", "rec_loss")
+    if problem:
+        return _wrong(problem)
+    name = getattr(student_fn, "__name__", "your function")
+    for index, spec in enumerate(_REC_MODELS):
+        model, x_c, x_p = _rec_case(index)
+        what = f"a DRNet with {spec['channels']} channel(s){' and skip connections' if spec.get('skip') else ''}"
+        model.zero_grad(set_to_none=True)
+        try:
+            try:
+                value = _call_named(student_fn, (model, x_c.clone(), x_p.clone()), ("model", "x_c", "x_p"), name)
+            except _StudentError as err:
+                raise _StudentError(_student_error_hint(err.message)) from None
+            value = _as_scalar_loss(value, name)
+        except _StudentError as err:
+            return _wrong(f"On {what}: {err.message}")
+        student_grads = None
+        if value.requires_grad:
+            try:
+                value.backward()
+            except RuntimeError as exc:
+                return _wrong(f"On {what}: backward() through your loss failed: {exc}")
+            student_grads = [None if p.grad is None else p.grad.clone() for p in model.autoencoder_parameters()]
+        model.zero_grad(set_to_none=True)
+        expected = _package_reconstruction_loss(model(x_c, x_p), x_p)
+        expected.backward()
+        expected_grads = [p.grad for p in model.autoencoder_parameters()]
+        if not _close(value, expected):
+            hint = _match_wrong(value, _rec_wrong_answers(model, x_c, x_p))
+            got = f"{name} gives {value.item():.6f} on {what}, expected {expected.item():.6f}."
+            return _wrong(f"{got} {hint}" if hint else (
+                f"{got} Compose x_hat = model.decode(h_c, h_p, skips) from h_c, skips = model.encode_content(x_c) "
+                "and h_p = model.encode_pose(x_p), then return ((x_hat - x_p) ** 2).mean()."))
+        if student_grads is None:
+            return _wrong(
+                f"The value is right, but no gradient can flow through it (on {what}): was it computed under "
+                "torch.no_grad() or with .detach()? The optimizer needs the gradients of L_rec."
+            )
+        names = [n for part in ("content_encoder", "pose_encoder", "decoder")
+                 for n, _ in getattr(model, part).named_parameters(prefix=part)]
+        for pname, got, want in zip(names, student_grads, expected_grads):
+            if want is None:
+                continue
+            part = pname.split(".")[0].replace("_", " ")
+            if got is None or not torch.allclose(got, want, rtol=1e-3, atol=1e-8):
+                return _wrong(
+                    f"The value is right, but the gradients for the {part} differ (first at {pname}, on {what}). "
+                    "Did you .detach() a code or compute one of the encoders under torch.no_grad()? "
+                    "L_rec trains both encoders and the decoder."
+                )
+    return _correct(
+        f"{name} matches drnet_lite's reconstruction loss, value and gradients, on {len(_REC_MODELS)} small DRNets "
+        "(with and without skip connections)."
+    )
+
+
+_SIM_SHAPES: tuple[tuple[int, int], ...] = ((4, 8), (1, 5), (16, 32))
+
+
+def _sim_inputs(index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(2017 + index)
+    shape = _SIM_SHAPES[index]
+    h_c1 = (torch.rand(shape, generator=generator) * 2 - 1).requires_grad_()
+    h_c2 = (torch.rand(shape, generator=generator) * 2 - 1).requires_grad_()
+    return h_c1, h_c2
+
+
+def check_similarity_loss(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
+    """Check ``sim_loss(h_c1, h_c2)`` (notebook 03).
+
+    It must return ``L_sim = mean((h_c1 - stopgrad(h_c2))^2)``: the value of
+    :func:`drnet_lite.losses.similarity_loss`, a gradient ``2 (h_c1 - h_c2) / N``
+    into the first content vector and **no gradient at all into the second**
+    (the target is detached).
+
+    Prints the verdict (or a hint) and returns True when every case matches.
+    """
+    problem = _check_callable(student_fn, "check_similarity_loss", "sim_loss")
+    if problem:
+        return _wrong(problem)
+    name = getattr(student_fn, "__name__", "your function")
+    for index, shape in enumerate(_SIM_SHAPES):
+        h_c1, h_c2 = _sim_inputs(index)
+        a, b = h_c1.detach().clone(), h_c2.detach().clone()
+        try:
+            value = _as_scalar_loss(_call_named(student_fn, (h_c1, h_c2), ("h_c1", "h_c2"), name), name)
+        except _StudentError as err:
+            return _wrong(err.message)
+        expected = _package_similarity_loss(a, b)
+        what = f"content vectors of shape {shape}"
+        if not _close(value, expected):
+            diff = a - b
+            hint = _match_wrong(value, [
+                ((diff ** 2).sum(), "You sum the squared differences; L_sim is their mean over every dimension (and row): use .mean()."),
+                ((diff ** 2).sum() / shape[0], "You sum over the dimensions of each vector and average over rows; drnet_lite averages over every element: ((h_c1 - h_c2) ** 2).mean()."),
+                (diff.abs().mean(), "That is the mean absolute difference (L1); L_sim squares the differences."),
+                ((diff ** 2).mean().sqrt(), "That is the root of the mean squared difference; L_sim has no square root."),
+                ((diff ** 2).sum(dim=1).sqrt().mean(), "That is the mean Euclidean distance; L_sim is the mean squared difference."),
+                (diff.mean(), "You average the differences without squaring them: square first."),
+            ])
+            got = f"{name} gives {value.item():.6f} on {what}, expected {expected.item():.6f}."
+            return _wrong(f"{got} {hint}" if hint else f"{got} L_sim = mean((h_c1 - h_c2.detach()) ** 2).")
+        if not value.requires_grad:
+            return _wrong(
+                "The value is right, but no gradient flows through your loss at all: did you detach both vectors or "
+                "use torch.no_grad()? Only the target h_c2 is detached; h_c1 must receive the gradient."
+            )
+        try:
+            value.backward()
+        except RuntimeError as exc:
+            return _wrong(f"backward() through your loss failed: {exc}")
+        into_target = h_c2.grad is not None and bool(h_c2.grad.abs().sum() > 0)
+        into_content = h_c1.grad is not None and bool(h_c1.grad.abs().sum() > 0)
+        if into_target and not into_content:
+            return _wrong(
+                "The value is right, but you detached the wrong vector: the gradient flows into h_c2 and not into h_c1. "
+                "h_c1 (the frame being trained) keeps its gradient; h_c2 is the fixed target: h_c2.detach()."
+            )
+        if into_target:
+            return _wrong(
+                "The value is right, but gradient flows into the second argument h_c2. In DRNet it is a fixed target "
+                "(stopgrad): detach it, (h_c1 - h_c2.detach()), so only h_c1 is pulled towards h_c2."
+            )
+        if not into_content:
+            return _wrong("The value is right, but no gradient reaches h_c1; only h_c2 should be detached.")
+        want = 2 * (a - b) / a.numel()
+        if not torch.allclose(h_c1.grad, want, rtol=1e-4, atol=1e-8):
+            return _wrong(
+                f"The value is right, but the gradient into h_c1 on {what} is not 2 (h_c1 - h_c2) / N. "
+                "Compute the loss directly from h_c1 with differentiable torch operations."
+            )
+    return _correct(
+        f"{name} matches drnet_lite's similarity loss on {len(_SIM_SHAPES)} cases: same value, gradient "
+        "2 (h_c1 - h_c2) / N into h_c1 and none into the detached target h_c2."
+    )
+
+
+__all__ += ["check_reconstruction_loss", "check_similarity_loss"]

@@ -41,6 +41,12 @@ class DRNetConfig:
             across the batch before the tanh. Content then cannot collapse to
             a constant (the easy way to a zero similarity loss); it has to
             vary between clips while staying fixed within a clip.
+        content_pool: end the content encoder with a global max-pool over
+            the last 4x4 feature map and a 1x1 convolution instead of the
+            4x4 convolution. The paper's head has separate weights for every
+            cell of that map, so "which digit" must be learned anew at every
+            position; pooling makes content translation-invariant by
+            construction (a lite-preset choice, off for the paper preset).
     """
 
     image_size: int = 64
@@ -51,6 +57,7 @@ class DRNetConfig:
     skip: bool = False
     discriminator_hidden: int = 100
     normalize_content: bool = False
+    content_pool: bool = False
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -88,13 +95,14 @@ def _up(cin: int, cout: int) -> nn.Sequential:
 class Encoder(nn.Module):
     """DCGAN encoder: frame (B, C, S, S) -> vector (B, dim) in [-1, 1] and the stage feature maps."""
 
-    def __init__(self, config: DRNetConfig, dim: int, affine_head: bool = True) -> None:
+    def __init__(self, config: DRNetConfig, dim: int, affine_head: bool = True, pool: bool = False) -> None:
         super().__init__()
         widths = [config.stage_width(i) for i in range(config.stages)]
         stages = [_down(config.channels, widths[0], batchnorm=False)]
         stages += [_down(widths[i - 1], widths[i]) for i in range(1, config.stages)]
         self.stages = nn.ModuleList(stages)
-        self.head = nn.Sequential(nn.Conv2d(widths[-1], dim, 4, 1, 0, bias=False), nn.BatchNorm2d(dim, affine=affine_head), nn.Tanh())
+        to_vector = [nn.AdaptiveMaxPool2d(1), nn.Conv2d(widths[-1], dim, 1, bias=False)] if pool else [nn.Conv2d(widths[-1], dim, 4, 1, 0, bias=False)]
+        self.head = nn.Sequential(*to_vector, nn.BatchNorm2d(dim, affine=affine_head), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         features = []
@@ -175,7 +183,8 @@ class DRNet(nn.Module):
     def __init__(self, config: DRNetConfig) -> None:
         super().__init__()
         self.config = config
-        self.content_encoder = Encoder(config, config.content_dim, affine_head=not config.normalize_content)
+        self.content_encoder = Encoder(config, config.content_dim, affine_head=not config.normalize_content,
+                                       pool=config.content_pool)
         self.pose_encoder = Encoder(config, config.pose_dim)
         self.decoder = Decoder(config)
         self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden)

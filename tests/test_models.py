@@ -59,8 +59,9 @@ def test_dcgan_initialisation():
 
 def test_normalized_content_head_has_no_learnable_scale():
     model = DRNet(DRNetConfig(width=8, image_size=32, normalize_content=True))
-    assert model.content_encoder.head[1].affine is False
-    assert model.pose_encoder.head[1].affine is True
+    content_norm = [m for m in model.content_encoder.head if isinstance(m, torch.nn.BatchNorm2d)][0]
+    pose_norm = [m for m in model.pose_encoder.head if isinstance(m, torch.nn.BatchNorm2d)][0]
+    assert content_norm.affine is False and pose_norm.affine is True
     # unit variance per dimension before the tanh: content cannot collapse in training mode
     model.train()
     content, _ = model.encode_content(torch.rand(64, 1, 32, 32))
@@ -85,3 +86,11 @@ def test_scene_discriminator_is_an_mlp_on_the_pair():
     a, b = torch.rand(5, 4), torch.rand(5, 4)
     assert c.net[0].in_features == 8 and c.net[2].in_features == 7
     assert not torch.allclose(c(a, b), c(b, a))  # order matters: it is a pair
+
+
+def test_pooled_content_head_ends_in_a_global_max_pool():
+    model = DRNet(DRNetConfig(image_size=64, width=8, content_pool=True))
+    assert isinstance(model.content_encoder.head[0], torch.nn.AdaptiveMaxPool2d)
+    assert not isinstance(model.pose_encoder.head[0], torch.nn.AdaptiveMaxPool2d)  # pose keeps its spatial head
+    x = torch.rand(3, 1, 64, 64)
+    assert model.encode_content(x)[0].shape == (3, 128)
