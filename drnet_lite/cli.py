@@ -19,7 +19,9 @@ from pathlib import Path
 
 import torch
 
-SHIPPED_DRNET = Path(__file__).resolve().parent.parent / "assets" / "mnist-lite.pt"
+from .assets import REPO_ASSETS
+
+SHIPPED_DRNET = REPO_ASSETS / "mnist-lite.pt"
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:

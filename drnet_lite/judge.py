@@ -15,10 +15,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .assets import REPO_ASSETS, asset_path
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import load_mnist
 
-DEFAULT_JUDGE = Path(__file__).resolve().parent.parent / "assets" / "digit_judge.pt"
+DEFAULT_JUDGE = REPO_ASSETS / "digit_judge.pt"
 
 
 class DigitJudge(nn.Module):
@@ -94,7 +95,7 @@ def train_judge(epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, seed: 
 
 def load_judge(path: str | os.PathLike | None = None) -> DigitJudge:
     """Load the judge's weights (default: the shipped ``assets/digit_judge.pt``)."""
-    path = Path(path) if path is not None else DEFAULT_JUDGE
+    path = Path(path) if path is not None else asset_path("digit_judge.pt")
     if not path.is_file():
         raise FileNotFoundError(f"no digit judge at {path}; make one with `python -m drnet_lite train-judge --out {path}`")
     payload = load_checkpoint(path, kind="digit_judge")
