@@ -54,18 +54,7 @@ def _wrong(message: str) -> bool:
 def _call(fn: Callable, *args: Any, name: str | None = None) -> Any:
     """Call the student's ``fn(*args)``; turn any exception into a :class:`_StudentError`."""
     name = name or getattr(fn, "__name__", "your function")
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise _StudentError(
-            f"{name} still raises NotImplementedError: replace the `raise` with your own code, "
-            "run that cell, then run this check again."
-        ) from None
-    except Exception as exc:  # the student's bug, not ours: report it, never re-raise
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if len(frames) > 1 else ""
-        call = f"{name}({', '.join(repr(a) for a in args)})"
-        raise _StudentError(f"{call} raised {type(exc).__name__}: {exc}{where}.") from None
+    return _call_shown(fn, args, f"{name}({', '.join(repr(a) for a in args)})", name)
 
 
 def _check_callable(fn: Any, checker: str, expected: str) -> str | None:
