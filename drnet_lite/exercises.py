@@ -681,12 +681,8 @@ def _mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _call_named(fn: Callable, args: Sequence[Any], labels: Sequence[str], name: str) -> Any:
-    """:func:`_call`, but an error report names the arguments (``model, x_c, x_p``) instead of printing them."""
-    try:
-        return _call(fn, *args, name=name)
-    except _StudentError as err:
-        long_call = f"{name}({', '.join(repr(a) for a in args)})"
-        raise _StudentError(err.message.replace(long_call, f"{name}({', '.join(labels)})")) from None
+    """:func:`_call_shown` reporting the call by argument names (``model, x_c, x_p``) instead of their values."""
+    return _call_shown(fn, tuple(args), f"{name}({', '.join(labels)})", name)
 
 
 def _student_error_hint(message: str) -> str:
