@@ -5,6 +5,7 @@ Commands:
                   lite training run) and its reconstruction and swap pictures.
     train         train DRNet from a preset, with flags for the paper's ablations.
     evaluate      swap fidelity, swap content accuracy and leakage probes of a checkpoint.
+    export        a slim copy of a checkpoint (weights and config) for shipping.
     train-judge   train the digit classifier used to score swaps.
     download      fetch MNIST into the data folder (md5-checked).
     presets       list the training presets and their settings.
@@ -67,7 +68,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result = fit(config, out, resume=args.resume, data_root=args.data, compile_model=args.compile)
     last = result.history[-1] if result.history else {}
-    print(f"done in {time.perf_counter() - start:.0f} s: " + ", ".join(f"{k}={v:.4g}" for k, v in last.items()))
+    figures = ", ".join(f"{k}={v}" if k == "step" else f"{k}={v:.4g}" for k, v in last.items())
+    print(f"done in {time.perf_counter() - start:.0f} s: {figures}")
     print(f"checkpoint: {result.checkpoint}\nhistory:    {out / 'history.csv'}\npictures:   {out / 'images'}")
     return 0
 
@@ -102,6 +104,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(format_table(results))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("metrics.json")
     print(f"wrote {write_json(results, out)}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .train import export_weights, load_drnet
+
+    out = export_weights(args.checkpoint, args.out)
+    load_drnet(out)  # check it loads
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB: weights and config, no optimiser state)")
     return 0
 
 
@@ -176,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="JSON file (default: metrics.json beside the checkpoint)")
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="slim copy of a checkpoint for shipping (no optimiser state)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train-judge", help="train the digit judge on MNIST")
     p.add_argument("--out", default="assets/digit_judge.pt")

@@ -320,6 +320,14 @@ def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     return model.to(device).eval(), config
 
 
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write a slim copy of a training checkpoint for shipping: config, weights, step, history and
+    training time, without the optimiser and RNG state (so it cannot be resumed, only used)."""
+    payload = load_checkpoint(checkpoint, kind="drnet")
+    slim = {k: payload[k] for k in ("kind", "config", "state", "step", "history", "elapsed") if k in payload}
+    return save_checkpoint(slim, out)
+
+
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
         data_root: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[int, list[dict[str, float]], DRNet], None] | None = None,

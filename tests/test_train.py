@@ -130,6 +130,17 @@ def test_resume_refuses_another_config(tmp_path, mnist_root):
         fit(tiny(steps=6, pose_dim=4), tmp_path / "run", resume=True, data_root=mnist_root, progress=False)
 
 
+def test_export_keeps_the_model_and_drops_the_optimiser(tmp_path, mnist_root):
+    result = fit(tiny(steps=3), tmp_path / "run", data_root=mnist_root, progress=False)
+    assert cli_main(["export", "--checkpoint", str(result.checkpoint), "--out", str(tmp_path / "slim.pt")]) == 0
+    slim = load_checkpoint(tmp_path / "slim.pt", kind="drnet")
+    assert "optimizers" not in slim and "rng" not in slim and slim["step"] == 3
+    model, _ = load_drnet(tmp_path / "slim.pt")
+    x = torch.rand(2, 1, 32, 32)
+    assert torch.equal(model(x, x), load_drnet(result.checkpoint)[0](x, x))
+    assert (tmp_path / "slim.pt").stat().st_size < result.checkpoint.stat().st_size / 2
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, mnist_root, damage):
     result = fit(tiny(steps=3), tmp_path / "run", data_root=mnist_root, progress=False)

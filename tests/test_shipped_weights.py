@@ -1,0 +1,61 @@
+"""The shipped mnist-lite weights meet their targets on the fixed test set (a regression fails CI).
+
+Targets (issue "Disentanglement that is measured"): swap content accuracy >= 90%
+and the pose-to-digit probe within 10 points of chance: both met and asserted here.
+The third target, window SSIM >= 0.70 against the exact target, is NOT met by the
+shipped weights (0.51 after 10.5 minutes of CPU training; see the README): the test
+below guards the level reached against regressions, it does not claim the target.
+The numbers shipped in ``assets/mnist-lite.metrics.json`` must also be reproduced
+by the evaluation code as it is now.
+"""
+import json
+
+import pytest
+
+from drnet_lite.assets import REPO_ASSETS
+from drnet_lite.evaluate import evaluate
+from drnet_lite.judge import load_judge
+from drnet_lite.train import load_drnet
+
+WEIGHTS = REPO_ASSETS / "mnist-lite.pt"
+METRICS = REPO_ASSETS / "mnist-lite.metrics.json"
+
+pytestmark = pytest.mark.skipif(not WEIGHTS.is_file(), reason="no shipped mnist-lite weights in assets/")
+
+
+@pytest.fixture(scope="module")
+def results(mnist_root):
+    model, config = load_drnet(WEIGHTS)
+    return evaluate(model, config.data, load_judge(), root=mnist_root, pairs=500, probe_clips=2000)
+
+
+def test_weights_are_small_and_load_with_weights_only():
+    total = sum(p.stat().st_size for p in REPO_ASSETS.glob("*.pt"))
+    assert total <= 10 * 2**20, f"assets weigh {total / 2**20:.1f} MB, over 10 MB"
+    model, config = load_drnet(WEIGHTS)  # torch.load(weights_only=True) inside
+    assert config.data.num_digits == 1
+
+
+def test_swap_content_accuracy(results):
+    assert results["swap_accuracy"] >= 0.90
+
+
+def test_window_ssim_does_not_regress(results):
+    # regression guard at the shipped level (0.514), not the issue's 0.70 target
+    assert results["swap_window_ssim"] >= 0.49
+
+
+def test_content_carries_the_digit_and_not_the_position(results):
+    assert results["content_to_digit_mlp"] >= 0.90
+    assert results["content_to_position_r2_mlp"] <= 0.1
+
+
+def test_pose_does_not_carry_the_digit(results):
+    assert results["pose_to_digit_mlp"] <= results["probe_chance"] + 0.10
+    assert results["pose_to_digit_linear"] <= results["probe_chance"] + 0.10
+
+
+def test_shipped_metrics_are_reproduced(results):
+    shipped = json.loads(METRICS.read_text())
+    for key in ("swap_accuracy", "swap_window_ssim", "swap_ssim", "pose_to_digit_mlp", "content_to_digit_mlp"):
+        assert results[key] == pytest.approx(shipped[key], abs=0.02), key
