@@ -440,5 +440,6 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             bar.update(1)
     finally:
         bar.close()
-    model.eval()
+    # hand back the ordinary layout, so the model computes exactly like one rebuilt by load_drnet
+    model = model.to(memory_format=torch.contiguous_format).eval()
     return FitResult(model=model, config=config, history=history, out_dir=out, step=step)

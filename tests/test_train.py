@@ -106,6 +106,7 @@ def test_checkpoint_round_trip(tmp_path, mnist_root):
     assert loaded_cfg == cfg
     x = torch.rand(4, 1, 32, 32)
     assert torch.equal(model(x, x), result.model.eval()(x, x))
+    assert all(p.is_contiguous() for p in result.model.parameters())  # same layout as a reloaded model
     payload = load_checkpoint(result.checkpoint)
     assert payload["step"] == 6 and len(payload["history"]) == 3
     assert (tmp_path / "run" / "history.csv").read_text().startswith("step,")
