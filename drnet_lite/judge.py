@@ -18,6 +18,7 @@ from torch import nn
 from .assets import REPO_ASSETS, asset_path
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import load_mnist
+from .metrics import digit_windows
 
 DEFAULT_JUDGE = REPO_ASSETS / "digit_judge.pt"
 
@@ -105,25 +106,22 @@ def load_judge(path: str | os.PathLike | None = None) -> DigitJudge:
 
 
 def crop_digits(frames: torch.Tensor, positions: torch.Tensor, digit_size: int, channels: str = "grey") -> torch.Tensor:
-    """Cut the digit boxes out of frames.
+    """Cut the digit boxes out of frames for the judge.
 
     Args:
-        frames: (N, C, S, S).
+        frames: (N, C, S, S); in ``"grey"`` mode C is 1.
         positions: (N, K, 2) top-left (row, col) of each digit box.
         digit_size: box size d.
-        channels: ``"grey"`` reads every box from channel 0; ``"per-digit"``
-            reads digit k from channel k.
+        channels: ``"grey"`` or ``"per-digit"`` (digit k read from channel k).
 
     Returns:
         (N, K, 1, 28, 28) crops resized to the judge's input size.
     """
+    boxes = digit_windows(frames, positions, digit_size, channels)
+    if boxes.shape[2] != 1:
+        raise ValueError(f"the judge reads one channel per digit; got {boxes.shape[2]} channels in {channels!r} mode")
     n, k = positions.shape[:2]
-    rows = positions[..., 0, None, None] + torch.arange(digit_size, device=frames.device)[:, None]
-    cols = positions[..., 1, None, None] + torch.arange(digit_size, device=frames.device)[None, :]
-    channel = torch.zeros(n, k, dtype=torch.long, device=frames.device) if channels == "grey" else torch.arange(k, device=frames.device).expand(n, k)
-    frame = torch.arange(n, device=frames.device)[:, None].expand(n, k)
-    crops = frames[frame[..., None, None], channel[..., None, None], rows, cols]  # (N, K, d, d)
-    crops = crops.reshape(n * k, 1, digit_size, digit_size).float()
+    crops = boxes.reshape(n * k, 1, digit_size, digit_size).float()
     if digit_size != 28:
         crops = F.interpolate(crops, size=(28, 28), mode="bilinear", antialias=True, align_corners=False)
     return crops.view(n, k, 1, 28, 28)

@@ -79,20 +79,26 @@ def crop_windows(frames: torch.Tensor, positions: torch.Tensor, size: int) -> to
     return frames[frame, channel, rows, cols]
 
 
+def digit_windows(frames: torch.Tensor, positions: torch.Tensor, size: int, channels: str = "grey") -> torch.Tensor:
+    """The box of every digit: (N, K, C', size, size).
+
+    In ``"per-digit"`` mode digit k is read from channel k only (C' = 1, the
+    channel that holds it); in ``"grey"`` mode from every channel (C' = C).
+    """
+    boxes = crop_windows(frames, positions, size)
+    if channels == "per-digit":
+        own = torch.arange(positions.shape[1], device=boxes.device)
+        boxes = boxes[:, own, own, None]
+    return boxes
+
+
 def window_scores(output: torch.Tensor, target: torch.Tensor, positions: torch.Tensor, size: int,
                   channels: str = "grey") -> dict[str, torch.Tensor]:
-    """PSNR and SSIM on the digit windows at ``positions``, averaged over the K digits: -> (N,) each.
-
-    In ``"per-digit"`` mode window k is read from channel k only (the channel
-    that holds digit k); in ``"grey"`` mode from every channel.
-    """
+    """PSNR and SSIM on the digit windows at ``positions`` (see :func:`digit_windows`),
+    averaged over the K digits: -> (N,) each."""
     k = positions.shape[1]
-    out_w = crop_windows(output, positions, size)
-    tgt_w = crop_windows(target, positions, size)
-    if channels == "per-digit":
-        own = torch.arange(k, device=out_w.device)
-        out_w, tgt_w = out_w[:, own, own, None], tgt_w[:, own, own, None]
-    out_w, tgt_w = out_w.flatten(0, 1), tgt_w.flatten(0, 1)
+    out_w = digit_windows(output, positions, size, channels).flatten(0, 1)
+    tgt_w = digit_windows(target, positions, size, channels).flatten(0, 1)
     return {
         "psnr": psnr(out_w, tgt_w).view(-1, k).mean(1),
         "ssim": ssim(out_w, tgt_w).view(-1, k).mean(1),
