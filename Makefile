@@ -6,7 +6,7 @@ PYTHON ?= python3
 TORCH ?= torch>=2.2
 OUT ?= outputs/demo
 
-.PHONY: demo test install quick-notebooks strip
+.PHONY: demo test install strip
 
 install:
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "$(TORCH)"

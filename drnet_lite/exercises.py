@@ -892,13 +892,10 @@ def _swap_matrix_in_training_mode(model: Any, content: torch.Tensor, pose: torch
     """The swap matrix a student gets who forgets ``model.eval()`` (on a copy: BatchNorm's statistics stay put)."""
     import copy
 
-    twin = copy.deepcopy(model).train()
+    from .swap import decode_all_pairs
+
     with torch.no_grad():
-        h_c, skips = twin.encode_content(content)
-        h_p = twin.encode_pose(pose)
-        nc, np_ = len(h_c), len(h_p)
-        out = twin.decode(h_c.repeat_interleave(np_, 0), h_p.repeat(nc, 1), [s.repeat_interleave(np_, 0) for s in skips])
-    return out.view(nc, np_, *out.shape[1:])
+        return decode_all_pairs(copy.deepcopy(model).train(), content, pose)
 
 
 __all__ += ["check_swap_matrix"]

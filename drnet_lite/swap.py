@@ -13,22 +13,25 @@ from .models import DRNet
 from .viz import frame_grid
 
 
+def decode_all_pairs(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> torch.Tensor:
+    """``D(E_c(x_i), E_p(x_j))`` for every pair, in whatever mode ``model`` is: -> (Nc, Np, C, H, W)."""
+    content, skips = model.encode_content(content_frames)
+    pose = model.encode_pose(pose_frames)
+    nc, np_ = len(content), len(pose)
+    out = model.decode(content.repeat_interleave(np_, dim=0), pose.repeat(nc, 1),
+                       [s.repeat_interleave(np_, dim=0) for s in skips])
+    return out.view(nc, np_, *out.shape[1:])
+
+
 @torch.inference_mode()
 def swap_matrix(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> torch.Tensor:
-    """All pairs ``D(E_c(x_i), E_p(x_j))``: (Nc, C, H, W) x (Np, C, H, W) -> (Nc, Np, C, H, W)."""
+    """All pairs ``D(E_c(x_i), E_p(x_j))`` in eval mode: (Nc, C, H, W) x (Np, C, H, W) -> (Nc, Np, C, H, W)."""
     was_training = model.training
     model.eval()
     try:
-        content, skips = model.encode_content(content_frames)
-        pose = model.encode_pose(pose_frames)
-        nc, np_ = len(content), len(pose)
-        content_rep = content.repeat_interleave(np_, dim=0)
-        skips_rep = [s.repeat_interleave(np_, dim=0) for s in skips]
-        pose_rep = pose.repeat(nc, 1)
-        out = model.decode(content_rep, pose_rep, skips_rep)
+        return decode_all_pairs(model, content_frames, pose_frames)
     finally:
         model.train(was_training)
-    return out.view(nc, np_, *out.shape[1:])
 
 
 @torch.inference_mode()
