@@ -60,3 +60,15 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_locati
     if kind is not None and payload.get("kind") != kind:
         raise CheckpointError(f"{path} holds a {payload.get('kind')!r} checkpoint, expected {kind!r}")
     return payload
+
+
+#: What a training checkpoint holds only to be resumed.
+RESUME_ONLY = ("optimizers", "optimizer", "rng")
+
+
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write a slim copy of a training checkpoint for shipping: everything but the optimiser
+    and RNG state (config, weights, step, history, training time), so it can be used, not resumed."""
+    payload = load_checkpoint(checkpoint)
+    slim = {k: v for k, v in payload.items() if k not in RESUME_ONLY and k != "format"}
+    return save_checkpoint(slim, out)

@@ -2,10 +2,14 @@
 
 Commands:
     demo          Moving MNIST pictures, then a DRNet (shipped weights, or a short
-                  lite training run) and its reconstruction and swap pictures.
+                  lite training run) and its reconstruction and swap pictures, and
+                  a rollout of the shipped pose LSTM.
     train         train DRNet from a preset, with flags for the paper's ablations.
     evaluate      swap fidelity, swap content accuracy and leakage probes of a checkpoint.
     export        a slim copy of a checkpoint (weights and config) for shipping.
+    train-lstm    train the pose LSTM on a frozen DRNet (future prediction).
+    predict       roll a trained pose LSTM out: a strip image and an animated GIF.
+    evaluate-lstm per-step PSNR/SSIM against two baselines, long-horizon judge accuracy.
     train-judge   train the digit classifier used to score swaps.
     download      fetch MNIST into the data folder (md5-checked).
     presets       list the training presets and their settings.
@@ -23,6 +27,7 @@ import torch
 from .assets import REPO_ASSETS
 
 SHIPPED_DRNET = REPO_ASSETS / "mnist-lite.pt"
+SHIPPED_LSTM = REPO_ASSETS / "mnist-lite-lstm.pt"
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -32,6 +37,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
+    p.add_argument("--lr-decay", type=float, help="share of the steps at the end over which lr falls linearly to 0 (default 0: constant)")
     p.add_argument("--similarity-weight", "--alpha", dest="similarity_weight", type=float, help="alpha")
     p.add_argument("--adversarial-weight", "--beta", dest="adversarial_weight", type=float,
                    help="beta; 0 switches the adversary off (ablation)")
@@ -54,7 +60,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 def _train_config(args: argparse.Namespace):
     from .train import preset
 
-    keys = ["steps", "batch_size", "lr", "similarity_weight", "adversarial_weight", "pose_dim", "content_dim",
+    keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "pose_dim", "content_dim",
             "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp"]
     return preset(args.preset, **{k: getattr(args, k) for k in keys})
 
@@ -108,11 +114,134 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .train import export_weights, load_drnet
+    from .checkpoint import export_weights, load_checkpoint
+    from .train import load_drnet
+    from .train_lstm import load_pose_lstm
 
     out = export_weights(args.checkpoint, args.out)
-    load_drnet(out)  # check it loads
-    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB: weights and config, no optimiser state)")
+    kind = load_checkpoint(out)["kind"]
+    load_drnet(out) if kind == "drnet" else load_pose_lstm(out)  # check it loads
+    print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB: {kind} weights and config, no optimiser state)")
+    return 0
+
+
+def _lstm_config(args: argparse.Namespace):
+    from .predict import lstm_preset
+
+    keys = ["steps", "batch_size", "lr", "lr_decay", "hidden_size", "num_layers", "observed", "predicted",
+            "bank_clips", "seed", "device"]
+    return lstm_preset(args.preset, **{k: getattr(args, k) for k in keys})
+
+
+def cmd_train_lstm(args: argparse.Namespace) -> int:
+    from .train_lstm import fit_lstm
+
+    config = _lstm_config(args)
+    out = Path(args.out or f"runs/{args.preset}")
+    print(f"training the pose LSTM ({args.preset}) for {config.steps} steps on the frozen DRNet {args.drnet} -> {out}")
+    start = time.perf_counter()
+    result = fit_lstm(config, args.drnet, out, resume=args.resume, data_root=args.data)
+    mse = result.history[-1]["mse"] if result.history else float("nan")
+    print(f"done in {time.perf_counter() - start:.0f} s: teacher-forced pose MSE {mse:.5f}")
+    print(f"checkpoint: {result.checkpoint}\nhistory:    {out / 'history.csv'}")
+    return 0
+
+
+def _load_pair(args: argparse.Namespace):
+    """The LSTM of --checkpoint and the DRNet it was trained on (--drnet, else the path it recorded, else the shipped one)."""
+    from .checkpoint import load_checkpoint
+    from .train import load_drnet
+    from .train_lstm import load_pose_lstm
+
+    drnet_path = args.drnet
+    if drnet_path is None:
+        recorded = load_checkpoint(args.checkpoint, kind="pose_lstm")["drnet"].get("path", "")
+        drnet_path = recorded if recorded and Path(recorded).is_file() else SHIPPED_DRNET
+    drnet, drnet_config = load_drnet(drnet_path)
+    lstm, lstm_config, _ = load_pose_lstm(args.checkpoint, drnet)
+    return drnet, drnet_config, lstm, lstm_config
+
+
+#: Future steps shown in the strip image (those within the horizon).
+STRIP_STEPS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: int, clips: int = 4, seed: int = 0,
+                  fps: float = 12.0, data_root=None, prefix: str = "") -> list[Path]:
+    """Roll ``clips`` fixed test clips out and write ``<prefix>strip.png`` and ``<prefix>rollout.gif``."""
+    from .evaluate_prediction import fixed_test_data
+    from .predict import rollout
+    from .viz import prediction_strip, save_gif, save_png
+
+    if observe < 1 or horizon < 1:
+        raise ValueError(f"--observe and --horizon must be at least 1, got {observe} and {horizon}")
+    data = fixed_test_data(drnet_config.data, observe + horizon, root=data_root)
+    sample = data.sample(clips, seed=seed)
+    observed, future = sample.frames[:, :observe], sample.frames[:, observe:]
+    start = time.perf_counter()
+    predicted = rollout(drnet, lstm, observed, horizon).frames
+    print(f"rolled {clips} clips out for {horizon} frames in {time.perf_counter() - start:.1f} s")
+    steps = [k for k in STRIP_STEPS if k <= horizon] or [horizon]
+    index = [k - 1 for k in steps]
+    written = [save_png(prediction_strip(observed, future[:, index], predicted[:, index]), out / f"{prefix}strip.png", scale=2)]
+    both = torch.stack([sample.frames, torch.cat([observed, predicted], 1)], dim=1).flatten(0, 1)
+    written.append(save_gif(both, out / f"{prefix}rollout.gif", fps=fps, ncols=2))
+    print(f"{prefix}strip.png: per clip, truth above prediction; the last 3 observed frames, then t+{', t+'.join(map(str, steps))}")
+    print(f"{prefix}rollout.gif: per clip, truth (left) and prediction (right)")
+    return written
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .evaluate_prediction import standard_file_mse
+
+    drnet, drnet_config, lstm, _ = _load_pair(args)
+    out = Path(args.out)
+    written = write_rollout(drnet, drnet_config, lstm, out, args.observe, args.horizon, args.clips, args.seed,
+                            args.fps, args.data)
+    print("wrote:\n  " + "\n  ".join(str(p) for p in written))
+    if args.standard_file:
+        from .data import load_standard_test_set
+
+        frames = load_standard_test_set(args.standard_file)
+        if args.standard_clips:
+            frames = frames[:args.standard_clips]
+        result = standard_file_mse(drnet, lstm, frames, observe=args.observe if args.observe < frames.shape[1] else 10)
+        print(f"{args.standard_file}: {result['clips']} clips, {result['observed']} -> {result['predicted']}; "
+              f"per-frame MSE (sum over pixels) {result['mse_sum']:.2f} (copy last frame: {result['copy_last_mse_sum']:.2f})")
+        print("per step: " + " ".join(f"{v:.1f}" for v in result["mse_sum_per_frame"]))
+        from .evaluate import write_json
+        print(f"wrote {write_json(result, out / 'standard_file_mse.json')}")
+    return 0
+
+
+def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")  # the CLI only writes files
+    import matplotlib.pyplot as plt
+
+    from .evaluate import write_json
+    from .evaluate_prediction import evaluate_prediction
+    from .judge import load_judge
+    from .viz import plot_prediction_curves
+
+    drnet, drnet_config, lstm, _ = _load_pair(args)
+    start = time.perf_counter()
+    results = evaluate_prediction(drnet, drnet_config.data, lstm, load_judge(args.judge), root=args.data,
+                                  clips=args.clips, observe=args.observe, horizon=args.horizon,
+                                  long_clips=args.long_clips, long_at=args.long_at)
+    results["checkpoint"] = str(args.checkpoint)
+    results["seconds"] = round(time.perf_counter() - start, 1)
+    print(format_table(results))
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
+    print(f"wrote {write_json(results, out)}")
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    plot_prediction_curves(results["curves"], "window_ssim", axes[0])
+    plot_prediction_curves(results["curves"], "psnr", axes[1])
+    fig.tight_layout()
+    figure = out.with_suffix(".png")
+    fig.savefig(figure, dpi=100)
+    print(f"wrote {figure}")
     return 0
 
 
@@ -158,6 +287,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     content, pose = preview_frames(config, root=args.data)
     written.append(save_png(reconstruction_figure(model, content, pose), out / "reconstruction.png", scale=2))
     written.append(save_png(swap_figure(model, content, pose), out / "swap.png", scale=2))
+    if weights == SHIPPED_DRNET and SHIPPED_LSTM.is_file():
+        from .train_lstm import load_pose_lstm
+
+        lstm, _, _ = load_pose_lstm(SHIPPED_LSTM, model)
+        print(f"using the shipped pose LSTM {SHIPPED_LSTM}")
+        written += write_rollout(model, config, lstm, out, observe=10, horizon=args.horizon, data_root=args.data,
+                                 prefix="prediction_")
     print("wrote:\n  " + "\n  ".join(str(p) for p in written))
     print("swap.png: top row = pose frames, left column = content frames, cell = that content in that pose")
     return 0
@@ -172,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="outputs/demo")
     p.add_argument("--steps", type=int, default=300, help="training steps when no weights are shipped")
     p.add_argument("--checkpoint", default=None, help="a DRNet checkpoint (default: assets/mnist-lite.pt when it exists, else train briefly)")
+    p.add_argument("--horizon", type=int, default=200, help="frames the shipped pose LSTM predicts after 10 observed ones")
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_demo)
 
@@ -192,6 +329,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("train-lstm", help="train the pose LSTM on a frozen DRNet")
+    p.add_argument("--drnet", default=str(SHIPPED_DRNET), help="DRNet checkpoint (default: the shipped mnist-lite)")
+    p.add_argument("--preset", default="lstm-lite", help="lstm-lite (CPU minutes) or lstm-reference (DRNET.md)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--lr-decay", type=float, help="share of the steps at the end over which lr falls linearly to 0")
+    p.add_argument("--hidden-size", type=int)
+    p.add_argument("--num-layers", type=int)
+    p.add_argument("--observed", type=int, help="frames read before predicting")
+    p.add_argument("--predicted", type=int, help="frames predicted while training")
+    p.add_argument("--bank-clips", type=int, help="0: fresh clips every step; N: train on windows of N pre-encoded clips")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default=None)
+    p.add_argument("--data", default=None)
+    p.set_defaults(func=cmd_train_lstm)
+
+    def add_pair(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--checkpoint", default=str(SHIPPED_LSTM), help="pose LSTM checkpoint (default: the shipped one)")
+        p.add_argument("--drnet", default=None, help="its DRNet (default: the one it was trained on, else the shipped one)")
+        p.add_argument("--observe", type=int, default=10, help="observed frames")
+        p.add_argument("--data", default=None)
+
+    p = sub.add_parser("predict", help="roll the pose LSTM out: strip image and GIF")
+    add_pair(p)
+    p.add_argument("--horizon", type=int, default=500, help="predicted frames")
+    p.add_argument("--clips", type=int, default=4, help="test clips to roll out")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fps", type=float, default=12.0)
+    p.add_argument("--out", default="outputs/predict")
+    p.add_argument("--standard-file", default=None,
+                   help="a file in the standard Moving MNIST test format (mnist_test_seq.npy): report per-frame MSE")
+    p.add_argument("--standard-clips", type=int, default=None, help="use only the first N clips of that file")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate-lstm", help="measure future prediction on the fixed test set")
+    add_pair(p)
+    p.add_argument("--horizon", type=int, default=50)
+    p.add_argument("--clips", type=int, default=300, help="fixed test clips for the per-step curves")
+    p.add_argument("--long-clips", type=int, default=200, help="fixed test clips for the long-horizon judge")
+    p.add_argument("--long-at", type=int, nargs="+", default=[100, 500], help="rollout frames to judge")
+    p.add_argument("--judge", default=None)
+    p.add_argument("--out", default=None, help="JSON file (default: prediction_metrics.json beside the checkpoint)")
+    p.set_defaults(func=cmd_evaluate_lstm)
 
     p = sub.add_parser("train-judge", help="train the digit judge on MNIST")
     p.add_argument("--out", default="assets/digit_judge.pt")

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, export_weights, load_checkpoint, save_checkpoint  # noqa: F401 (export_weights: re-exported)
 from .course import pick_device
 from .data import MovingMNIST, MovingMNISTConfig
 from .losses import adversarial_loss, reconstruction_loss, scene_discriminator_loss, shuffled_partner, similarity_loss
@@ -50,6 +50,7 @@ class TrainConfig:
     batch_size: int = 100
     lr: float = 2e-3
     beta1: float = 0.5
+    lr_decay: float = 0.0
     similarity_weight: float = 1.0
     adversarial_weight: float = 1e-4
     max_step: int = 20
@@ -74,6 +75,8 @@ class TrainConfig:
             raise ValueError(f"max_step must be >= 0, got {self.max_step}")
         if self.steps < 0:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if not 0.0 <= self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay is the share of the steps over which lr falls to 0, in [0, 1]; got {self.lr_decay}")
         for name in ("lr", "similarity_weight", "adversarial_weight"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
@@ -165,6 +168,16 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return with_overrides(PRESETS[name](), **overrides)
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """The learning rate of step ``step`` (0-based): ``lr`` until the last ``lr_decay`` share of
+    the steps, then falling linearly towards 0 (``lr_decay = 0``: constant, as in the paper)."""
+    decay_steps = config.lr_decay * config.steps
+    start = config.steps - decay_steps
+    if decay_steps <= 0 or step < start:
+        return config.lr
+    return config.lr * max(0.0, (config.steps - step) / decay_steps)
 
 
 def sample_times(batch_size: int, max_step: int, generator: torch.Generator) -> torch.Tensor:
@@ -320,14 +333,6 @@ def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     return model.to(device).eval(), config
 
 
-def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Write a slim copy of a training checkpoint for shipping: config, weights, step, history and
-    training time, without the optimiser and RNG state (so it cannot be resumed, only used)."""
-    payload = load_checkpoint(checkpoint, kind="drnet")
-    slim = {k: payload[k] for k in ("kind", "config", "state", "step", "history", "elapsed") if k in payload}
-    return save_checkpoint(slim, out)
-
-
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
         data_root: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[int, list[dict[str, float]], DRNet], None] | None = None,
@@ -410,6 +415,8 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             times = sample_times(config.batch_size, config.max_step, data_rng)
             shift = int(torch.randint(1, config.batch_size, (1,), generator=data_rng))
             frames = data.sample(config.batch_size, generator=data_rng, times=times).frames
+            for group in optimizers.autoencoder.param_groups + optimizers.discriminator.param_groups:
+                group["lr"] = learning_rate(config, step)
             if layout is torch.channels_last:
                 frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
             losses = train_step(model, optimizers, frames, config, shift, autocast)

@@ -254,3 +254,53 @@ def plot_history(history: Sequence[dict], ax=None, keys: Sequence[str] | None = 
     if title:
         ax.set_title(title)
     return ax
+
+
+def prediction_strip(observed: torch.Tensor, truth: torch.Tensor, predicted: torch.Tensor, last_observed: int = 3) -> np.ndarray:
+    """Truth above prediction for each clip: the last observed frames, then the chosen future steps.
+
+    Args:
+        observed: (B, T, C, H, W) observed frames (the last ``last_observed`` are drawn in both rows).
+        truth: (B, S, C, H, W) the true frames at S chosen future steps.
+        predicted: (B, S, C, H, W) the predicted frames at the same steps.
+
+    Returns:
+        uint8 image with 2B rows of ``last_observed + S`` tiles (truth, prediction, truth, ...).
+    """
+    if truth.shape != predicted.shape or truth.shape[0] != observed.shape[0]:
+        raise ValueError(f"truth {tuple(truth.shape)} and predicted {tuple(predicted.shape)} must match, "
+                         f"with as many clips as observed {tuple(observed.shape)}")
+    context = observed[:, -last_observed:] if last_observed else observed[:, :0]
+    rows = torch.stack([torch.cat([context, truth], 1), torch.cat([context, predicted], 1)], dim=1)
+    return frame_grid(rows.flatten(0, 1))
+
+
+#: How the three predictors of :mod:`drnet_lite.evaluate_prediction` are drawn.
+PREDICTOR_STYLES = {
+    "oracle": {"label": "decoder with the true future poses (upper bound)", "color": "C2", "ls": "--"},
+    "lstm": {"label": "pose LSTM (free running)", "color": "C0", "ls": "-"},
+    "copy_last": {"label": "copy the last observed frame", "color": "C3", "ls": ":"},
+}
+METRIC_LABELS = {"psnr": "PSNR (dB), whole frame", "ssim": "SSIM, whole frame",
+                 "window_psnr": "PSNR (dB), digit windows", "window_ssim": "SSIM, digit windows"}
+
+
+def plot_prediction_curves(curves: dict, metric: str = "window_ssim", ax=None, title: str | None = None):
+    """Per-step curves ``curves[method][metric]`` (from ``prediction_curves``) against the step after the last observed frame."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    for method, values in curves.items():
+        if metric not in values:
+            raise ValueError(f"no {metric!r} curve for {method!r}; have {sorted(values)}")
+        steps = np.arange(1, len(values[metric]) + 1)
+        style = PREDICTOR_STYLES.get(method, {"label": method})
+        ax.plot(steps, values[metric], **style)
+    ax.set_xlabel("predicted step (t + k)")
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax

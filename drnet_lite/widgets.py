@@ -76,3 +76,60 @@ class SwapExplorer:
         box.sliders = (content, pose, time)  # handles for tests and notebooks
         box.image = image
         return box
+
+
+class RolloutExplorer:
+    """A long rollout next to the truth, one time step at a time.
+
+    Args:
+        truth: (B, T, C, H, W) true clips, observed frames first.
+        predicted: (B, T - observed, C, H, W) the predicted frames.
+        observed: how many frames of ``truth`` were observed.
+        scale: pixel magnification of the PNG.
+
+    The panel at step t (0-based over the whole clip) shows [truth | prediction]
+    for every clip; during the observed frames the prediction column repeats
+    the observed frame.
+    """
+
+    def __init__(self, truth: torch.Tensor, predicted: torch.Tensor, observed: int, scale: int = 3) -> None:
+        if truth.shape[0] != predicted.shape[0] or truth.shape[1] != observed + predicted.shape[1]:
+            raise ValueError(f"truth {tuple(truth.shape)} must hold the {observed} observed frames followed by "
+                             f"the {predicted.shape[1]} predicted steps of predicted {tuple(predicted.shape)}")
+        self.truth, self.predicted, self.observed, self.scale = truth, predicted, observed, scale
+
+    @property
+    def steps(self) -> int:
+        return self.truth.shape[1]
+
+    def frames(self, t: int) -> torch.Tensor:
+        """(B, 2, C, H, W): truth and prediction at step t."""
+        if not 0 <= t < self.steps:
+            raise IndexError(f"t must be in [0, {self.steps}), got {t}")
+        guess = self.truth[:, t] if t < self.observed else self.predicted[:, t - self.observed].to(self.truth.device)
+        return torch.stack([self.truth[:, t], guess], dim=1)
+
+    def panel(self, t: int) -> bytes:
+        """PNG bytes: one row per clip, [truth | prediction] at step t."""
+        return png_bytes(frame_grid(self.frames(t)), scale=self.scale)
+
+    def widget(self):
+        """A time slider over the whole rollout above the live panel."""
+        import ipywidgets as widgets
+
+        time = widgets.IntSlider(self.observed, 0, self.steps - 1, description="time step",
+                                 layout=widgets.Layout(width="90%"))
+        label = widgets.Label()
+        image = widgets.Image(value=self.panel(time.value), format="png")
+
+        def redraw(_change=None) -> None:
+            t = time.value
+            label.value = f"observed frame {t + 1}" if t < self.observed else f"predicted t+{t - self.observed + 1}"
+            image.value = self.panel(t)
+
+        redraw()
+        time.observe(redraw, names="value")
+        box = widgets.VBox([widgets.HBox([time, label]), image])
+        box.sliders = (time,)
+        box.image = image
+        return box

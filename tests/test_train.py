@@ -179,3 +179,15 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, mnist_root, capsys)
     code = cli_main(["train", "--steps", "1", "--image-size", "16", "--out", str(tmp_path / "x"), "--data", str(mnist_root)])
     assert code == 2
     assert "digit_size 28 is larger than image_size 16" in capsys.readouterr().err
+
+
+def test_learning_rate_decays_linearly_over_the_last_share_of_the_steps():
+    from drnet_lite.train import learning_rate
+
+    cfg = tiny(steps=100, lr=1e-3, lr_decay=0.5)
+    assert learning_rate(cfg, 0) == learning_rate(cfg, 49) == 1e-3
+    assert learning_rate(cfg, 75) == pytest.approx(0.5e-3)
+    assert learning_rate(cfg, 99) == pytest.approx(0.02e-3)
+    assert learning_rate(tiny(steps=100, lr=1e-3), 99) == 1e-3  # lr_decay 0: constant, as in the paper
+    with pytest.raises(ValueError, match="lr_decay"):
+        tiny(lr_decay=1.5).validate()

@@ -57,3 +57,35 @@ def test_pca_2d_finds_the_main_direction():
     projected = pca_2d(vectors)
     assert projected.shape == (200, 2)
     assert abs(torch.corrcoef(torch.stack([projected[:, 0], t[:, 0]]))[0, 1]) > 0.99
+
+
+def _rollout_explorer():
+    from drnet_lite.widgets import RolloutExplorer
+
+    torch.manual_seed(1)
+    truth, predicted = torch.rand(2, 9, 1, 16, 16), torch.rand(2, 6, 1, 16, 16)
+    return truth, predicted, RolloutExplorer(truth, predicted, observed=3, scale=2)
+
+
+def test_rollout_panel_shows_truth_and_prediction():
+    truth, predicted, explorer = _rollout_explorer()
+    assert explorer.steps == 9
+    frames = explorer.frames(5)
+    assert torch.equal(frames[:, 0], truth[:, 5]) and torch.equal(frames[:, 1], predicted[:, 2])
+    assert torch.equal(explorer.frames(1)[:, 1], truth[:, 1])  # observed steps: the prediction column shows the input
+    assert explorer.panel(5)[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(IndexError):
+        explorer.panel(9)
+    from drnet_lite.widgets import RolloutExplorer
+
+    with pytest.raises(ValueError, match="observed frames"):
+        RolloutExplorer(truth, predicted, observed=2)
+
+
+def test_rollout_slider_redraws_with_the_pure_function():
+    _, _, explorer = _rollout_explorer()
+    box = explorer.widget()
+    (time,) = box.sliders
+    assert box.image.value == explorer.panel(3)  # starts at the first predicted step
+    time.value = 8
+    assert box.image.value == explorer.panel(8) and box.image.value != explorer.panel(3)

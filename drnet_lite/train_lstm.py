@@ -1,0 +1,261 @@
+"""Training the pose LSTM on a frozen DRNet, and loading it back.
+
+Every step draws fresh clips of ``observed + predicted`` frames from the DRNet's
+own Moving MNIST distribution (train split), encodes them with the frozen
+encoders (eval mode, no gradients), and takes one Adam step on
+:func:`drnet_lite.predict.lstm_loss` of the teacher-forced predictions.
+
+The checkpoint records which DRNet the LSTM was trained on (its config and a
+fingerprint of its weights), so the LSTM is never silently paired with
+another DRNet.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .course import pick_device
+from .data import MovingMNIST
+from .models import DRNet
+from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
+from .train import TrainConfig, TrainingDiverged, load_drnet, write_history_csv
+
+
+def drnet_fingerprint(drnet: DRNet) -> str:
+    """A short SHA-256 of the encoders' and decoder's weights (what the LSTM depends on)."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(drnet.state_dict().items()):
+        if name.startswith("scene_discriminator"):
+            continue
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def lstm_learning_rate(config: LSTMConfig, step: int) -> float:
+    """``lr``, falling linearly to 0 over the last ``lr_decay`` share of the steps."""
+    decay_steps = config.lr_decay * config.steps
+    if decay_steps <= 0 or step < config.steps - decay_steps:
+        return config.lr
+    return config.lr * max(0.0, (config.steps - step) / decay_steps)
+
+
+@dataclass
+class PoseBank:
+    """Pose and content vectors of every frame of a fixed set of long clips.
+
+    Attributes:
+        pose: (N, L, pose_dim); content: (N, L, content_dim).
+    """
+
+    pose: torch.Tensor
+    content: torch.Tensor
+
+    @classmethod
+    @torch.no_grad()
+    def build(cls, drnet: DRNet, data: MovingMNIST, clips: int, length: int, seed: int, batch: int = 50,
+              progress: bool = False) -> "PoseBank":
+        """Encode ``clips`` seeded clips of ``length`` frames (drawn ``batch`` clips at a time)."""
+        from tqdm.auto import tqdm
+
+        g = torch.Generator().manual_seed(seed)
+        times = torch.arange(length)
+        poses, contents = [], []
+        for start in tqdm(range(0, clips, batch), disable=not progress, desc="encoding the pose bank", leave=False):
+            n = min(batch, clips - start)
+            frames = data.sample(n, generator=g, times=times.expand(n, -1)).frames
+            flat = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last)
+            poses.append(drnet.encode_pose(flat).view(n, length, -1))
+            contents.append(drnet.encode_content(flat)[0].view(n, length, -1))
+        return cls(torch.cat(poses), torch.cat(contents))
+
+    def windows(self, batch_size: int, length: int, content_time: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random windows: pose (B, length, pose_dim) and the content of frame ``content_time`` of each window."""
+        n, total = self.pose.shape[:2]
+        clip = torch.randint(n, (batch_size,), generator=generator)
+        start = torch.randint(total - length + 1, (batch_size,), generator=generator)
+        steps = start[:, None] + torch.arange(length)
+        pose = self.pose[clip[:, None], steps]
+        content = self.content[clip, start + content_time]
+        return pose, content
+
+
+@dataclass
+class LSTMFitResult:
+    lstm: PoseLSTM
+    config: LSTMConfig
+    history: list[dict[str, float]]
+    out_dir: Path | None
+    step: int
+
+    @property
+    def checkpoint(self) -> Path | None:
+        return None if self.out_dir is None else self.out_dir / "checkpoint.pt"
+
+
+def _payload(lstm: PoseLSTM, optimizer: torch.optim.Optimizer | None, config: LSTMConfig, drnet_config: TrainConfig,
+             fingerprint: str, drnet_path: str | None, step: int, rng: torch.Generator | None,
+             history: list[dict[str, float]], elapsed: float) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "kind": "pose_lstm",
+        "config": config.to_dict(),
+        "state": {k: v.detach().cpu() for k, v in lstm.state_dict().items()},
+        "drnet": {"config": drnet_config.to_dict(), "fingerprint": fingerprint, "path": drnet_path or ""},
+        "step": step,
+        "history": history,
+        "elapsed": elapsed,
+    }
+    if optimizer is not None:
+        payload["optimizer"] = optimizer.state_dict()
+    if rng is not None:
+        payload["rng"] = {"data": rng.get_state(), "torch": torch.get_rng_state()}
+    return payload
+
+
+def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str | os.PathLike | None = None,
+             resume: bool = False, data_root: str | os.PathLike | None = None, progress: bool = True,
+             drnet_config: TrainConfig | None = None,
+             callback: Callable[[int, list[dict[str, float]], PoseLSTM], None] | None = None) -> LSTMFitResult:
+    """Train the pose LSTM for ``config.steps`` steps in total on a frozen DRNet.
+
+    Args:
+        drnet: a DRNet checkpoint path, or a DRNet model (then pass its ``drnet_config``).
+        out_dir: where ``checkpoint.pt`` and ``history.csv`` go (None: in memory).
+        resume: continue from ``out_dir/checkpoint.pt`` (same config and DRNet).
+        data_root: MNIST folder (default: ``$DRNET_DATA`` or the cache).
+
+    Raises:
+        TrainingDiverged: the loss became NaN/inf; the last checkpoint is kept.
+    """
+    from tqdm.auto import tqdm
+
+    config.validate()
+    device = pick_device(config.device)
+    drnet_path = None
+    if not isinstance(drnet, DRNet):
+        drnet_path = str(drnet)
+        drnet, drnet_config = load_drnet(drnet)
+    elif drnet_config is None:
+        raise ValueError("pass drnet_config (the TrainConfig of the DRNet) together with a DRNet model")
+    drnet = drnet.to(device).eval()
+    for p in drnet.parameters():
+        p.requires_grad_(False)
+    fingerprint = drnet_fingerprint(drnet)
+    # channels_last: encoding is most of a step on a CPU, and about 1.9x faster in this layout
+    drnet = drnet.to(memory_format=torch.channels_last)
+
+    out = Path(out_dir) if out_dir is not None else None
+    ckpt_path = out / "checkpoint.pt" if out is not None else None
+    torch.manual_seed(config.seed)
+    lstm = PoseLSTM.for_drnet(drnet, config).to(device)
+    optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+    rng = torch.Generator().manual_seed(config.seed)
+    history: list[dict[str, float]] = []
+    step, elapsed = 0, 0.0
+    if resume:
+        if ckpt_path is None or not ckpt_path.is_file():
+            raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}; start without --resume")
+        payload = load_checkpoint(ckpt_path, kind="pose_lstm")
+        saved = LSTMConfig.from_dict(payload["config"])
+        if dataclasses.replace(saved, steps=config.steps, device=config.device) != config:
+            raise ValueError(f"--resume: {ckpt_path} was trained with another config; only steps and device may change")
+        if payload["drnet"]["fingerprint"] != fingerprint:
+            raise ValueError(f"--resume: {ckpt_path} was trained on another DRNet (fingerprint "
+                             f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
+        lstm.load_state_dict(payload["state"])
+        optimizer.load_state_dict(payload["optimizer"])
+        rng.set_state(payload["rng"]["data"])
+        torch.set_rng_state(payload["rng"]["torch"])
+        step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+
+    data_config = dataclasses.replace(drnet_config.data, seq_len=config.seq_len, split="train")
+    data = MovingMNIST(data_config, root=data_root, device=device)
+    bank = None
+    if config.bank_clips:
+        bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor]:
+        if bank is not None:
+            return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
+        frames = data.sample(config.batch_size, generator=rng).frames
+        frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
+        return encode_sequence(drnet, frames, content_time=config.observed - 1)
+
+    def save(at_step: int) -> None:
+        if ckpt_path is not None:
+            save_checkpoint(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng,
+                                     history, elapsed), ckpt_path)
+            write_history_csv(history, out / "history.csv")
+
+    lstm.train()
+    total, count = 0.0, 0
+    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="pose LSTM", dynamic_ncols=True)
+    tick = time.perf_counter()
+    try:
+        while step < config.steps:
+            pose, content = batch()
+            for group in optimizer.param_groups:
+                group["lr"] = lstm_learning_rate(config, step)
+            loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
+            if not torch.isfinite(loss):
+                last = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path else "nothing was saved"
+                raise TrainingDiverged(f"LSTM loss became {loss.item()} at step {step + 1}; {last}. Try a lower --lr.")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            total += loss.item()
+            count += 1
+            if step % config.log_every == 0 or step == config.steps:
+                now = time.perf_counter()
+                elapsed += now - tick
+                tick = now
+                history.append({"step": step, "mse": total / count, "time": round(elapsed, 3)})
+                total, count = 0.0, 0
+                bar.set_postfix(mse=f"{history[-1]['mse']:.5f}")
+                if callback is not None:
+                    callback(step, history, lstm)
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                save(step)
+            bar.update(1)
+    finally:
+        bar.close()
+    drnet.to(memory_format=torch.contiguous_format)
+    return LSTMFitResult(lstm=lstm.eval(), config=config, history=history, out_dir=out, step=step)
+
+
+def load_pose_lstm(path: str | os.PathLike, drnet: DRNet | None = None,
+                   device: torch.device | str = "cpu") -> tuple[PoseLSTM, LSTMConfig, dict[str, Any]]:
+    """Rebuild a trained pose LSTM (eval mode).
+
+    Args:
+        drnet: if given, it must be the DRNet the LSTM was trained on (checked
+            by fingerprint); otherwise a :class:`CheckpointError` says so.
+
+    Returns:
+        the LSTM, its config, and the record of its DRNet
+        (``{"config", "fingerprint", "path"}``).
+    """
+    payload = load_checkpoint(path, kind="pose_lstm", map_location="cpu")
+    try:
+        config = LSTMConfig.from_dict(payload["config"])
+        record = payload["drnet"]
+        drnet_config = TrainConfig.from_dict(record["config"])
+        lstm = PoseLSTM(drnet_config.model.pose_dim, drnet_config.model.content_dim, config.hidden_size, config.num_layers)
+        lstm.load_state_dict(payload["state"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: checkpoint does not match the pose LSTM it describes: {exc}") from exc
+    if drnet is not None and drnet_fingerprint(drnet) != record["fingerprint"]:
+        raise CheckpointError(
+            f"{path} was trained on another DRNet (fingerprint {record['fingerprint']}"
+            f"{', from ' + record['path'] if record.get('path') else ''}); pass the DRNet checkpoint it was trained on"
+        )
+    return lstm.to(device).eval(), config, record
