@@ -91,7 +91,8 @@ def cmd_train_judge(args: argparse.Namespace) -> int:
 
 def format_table(results: dict) -> str:
     """The evaluation numbers as an aligned two-column table."""
-    rows = [(k, v) for k, v in results.items() if isinstance(v, (int, float))]
+    rows = [(k, v) for k, v in results.items()
+            if isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, int) for x in v))]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -145,6 +146,14 @@ def cmd_train_lstm(args: argparse.Namespace) -> int:
     print(f"done in {time.perf_counter() - start:.0f} s: teacher-forced pose MSE {mse:.5f}")
     print(f"checkpoint: {result.checkpoint}\nhistory:    {out / 'history.csv'}")
     return 0
+
+
+def _shown_path(path) -> str:
+    """``path`` relative to the working folder when it lies inside it (so JSON written here is portable)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _load_pair(args: argparse.Namespace):
@@ -230,7 +239,7 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     results = evaluate_prediction(drnet, drnet_config.data, lstm, load_judge(args.judge), root=args.data,
                                   clips=args.clips, observe=args.observe, horizon=args.horizon,
                                   long_clips=args.long_clips, long_at=args.long_at)
-    results["checkpoint"] = str(args.checkpoint)
+    results["checkpoint"] = _shown_path(args.checkpoint)
     results["seconds"] = round(time.perf_counter() - start, 1)
     print(format_table(results))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
@@ -239,7 +248,8 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     plot_prediction_curves(results["curves"], "window_ssim", axes[0])
     plot_prediction_curves(results["curves"], "psnr", axes[1])
     fig.tight_layout()
-    figure = out.with_suffix(".png")
+    figure = Path(args.figure) if args.figure else out.with_suffix(".png")
+    figure.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(figure, dpi=100)
     print(f"wrote {figure}")
     return 0
@@ -375,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--long-at", type=int, nargs="+", default=[100, 500], help="rollout frames to judge")
     p.add_argument("--judge", default=None)
     p.add_argument("--out", default=None, help="JSON file (default: prediction_metrics.json beside the checkpoint)")
+    p.add_argument("--figure", default=None, help="PNG of the per-step curves (default: the JSON's name with .png)")
     p.set_defaults(func=cmd_evaluate_lstm)
 
     p = sub.add_parser("train-judge", help="train the digit judge on MNIST")

@@ -23,7 +23,6 @@ import itertools
 import math
 
 import torch
-import torch.nn.functional as F
 
 from .data.moving_mnist import render
 
@@ -44,6 +43,15 @@ def _gaussian_kernel(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA, device=
     return (g / g.sum()).float()
 
 
+def _band(n: int, kernel: torch.Tensor) -> torch.Tensor:
+    """(n - k + 1, n) matrix whose row i holds ``kernel`` at columns i .. i + k - 1 (a "valid" 1-D filter)."""
+    k = len(kernel)
+    rows = n - k + 1
+    band = torch.zeros(rows, n, dtype=kernel.dtype, device=kernel.device)
+    columns = torch.arange(rows, device=kernel.device)[:, None] + torch.arange(k, device=kernel.device)
+    return band.scatter_(1, columns, kernel.expand(rows, k))
+
+
 def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
     """SSIM at every position where the window fits: (N, C, H, W) x2 -> (N, C, H-w+1, W-w+1)."""
     if x.shape != y.shape or x.dim() != 4:
@@ -53,9 +61,11 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, window: int = SSIM_WINDOW, sigma:
     x, y = x.double(), y.double()
     n, c, h, w = x.shape
     g = _gaussian_kernel(window, sigma, x.device).double()
-    stack = torch.cat([x, y, x * x, y * y, x * y]).reshape(5 * n * c, 1, h, w)
-    filtered = F.conv2d(F.conv2d(stack, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1))
-    mu_x, mu_y, xx, yy, xy = filtered.view(5, n, c, *filtered.shape[-2:])
+    stack = torch.stack([x, y, x * x, y * y, x * y])  # (5, N, C, H, W)
+    # the separable Gaussian filter ("valid" positions only) as two banded matrices: rows_h @ image @ cols_w^T
+    # (a batched matmul in float64 is ~7x faster on the CPU than conv2d with one channel)
+    filtered = _band(h, g) @ stack @ _band(w, g).T
+    mu_x, mu_y, xx, yy, xy = filtered
     var_x, var_y, cov = xx - mu_x**2, yy - mu_y**2, xy - mu_x * mu_y
     c1, c2 = K1**2, K2**2
     value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))

@@ -102,10 +102,17 @@ def _reference() -> LSTMConfig:
 
 
 def _lite() -> LSTMConfig:
-    """The reference LSTM, trained for a CPU budget: the same network and data, lr 1e-3
-    falling to 0 over the second half of the run (measured in notebook 07)."""
-    return dataclasses.replace(LSTMConfig(), lr=1e-3, lr_decay=0.5, steps=6000, bank_clips=1000, bank_length=100,
-                               log_every=25)
+    """The reference network trained for a CPU budget (each change measured on the shipped DRNet,
+    6,000 steps, 100 fixed test clips):
+
+    * a bank of 1,000 pre-encoded 100-frame clips instead of fresh clips every step:
+      encoding was most of a step (5x more steps per second on one core);
+    * lr 1e-3 falling to 0 over the second half (2e-4 barely moved in 300 steps);
+    * 30 predicted frames while training instead of 10 (40-frame windows): window SSIM over
+      the first 10 predicted frames 0.516 instead of 0.479, judge accuracy at t+100 95% vs 92%.
+    """
+    return dataclasses.replace(LSTMConfig(), predicted=30, lr=1e-3, lr_decay=0.5, steps=6000, bank_clips=1000,
+                               bank_length=100, log_every=25)
 
 
 LSTM_PRESETS: dict[str, Callable[[], LSTMConfig]] = {"lstm-reference": _reference, "lstm-lite": _lite}
