@@ -7,10 +7,11 @@ while saving never leaves a half-written checkpoint behind.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -72,3 +73,15 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Pat
     payload = load_checkpoint(checkpoint)
     slim = {k: v for k, v in payload.items() if k not in RESUME_ONLY and k != "format"}
     return save_checkpoint(slim, out)
+
+
+def load_for_resume(path: Path | None, kind: str, config: Any, from_dict: Callable[[dict], Any]) -> dict[str, Any]:
+    """The checkpoint a run resumes from, after checking that it exists and was made with ``config``
+    (a dataclass with ``steps`` and ``device``; only those two may differ)."""
+    if path is None or not path.is_file():
+        raise CheckpointError(f"--resume: no checkpoint at {path}; start without --resume")
+    payload = load_checkpoint(path, kind=kind)
+    saved = from_dict(payload["config"])
+    if dataclasses.replace(saved, steps=config.steps, device=config.device) != config:
+        raise ValueError(f"--resume: {path} was trained with another config; only steps and device may change")
+    return payload

@@ -214,7 +214,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         frames = load_standard_test_set(args.standard_file)
         if args.standard_clips:
             frames = frames[:args.standard_clips]
-        result = standard_file_mse(drnet, lstm, frames, observe=args.observe if args.observe < frames.shape[1] else 10)
+        result = standard_file_mse(drnet, lstm, frames, observe=args.observe)
         print(f"{args.standard_file}: {result['clips']} clips, {result['observed']} -> {result['predicted']}; "
               f"per-frame MSE (sum over pixels) {result['mse_sum']:.2f} (copy last frame: {result['copy_last_mse_sum']:.2f})")
         print("per step: " + " ".join(f"{v:.1f}" for v in result["mse_sum_per_frame"]))
@@ -224,10 +224,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")  # the CLI only writes files
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the CLI only writes files, whatever the backend
 
     from .evaluate import write_json
     from .evaluate_prediction import evaluate_prediction
@@ -244,7 +241,8 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     print(format_table(results))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
     print(f"wrote {write_json(results, out)}")
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    fig = Figure(figsize=(12, 3.6))
+    axes = fig.subplots(1, 2)
     plot_prediction_curves(results["curves"], "window_ssim", axes[0])
     plot_prediction_curves(results["curves"], "psnr", axes[1])
     fig.tight_layout()

@@ -47,9 +47,11 @@ def locate_digits(frames: torch.Tensor, num_digits: int, digit_size: int, channe
     Each digit is first found as the brightest digit-sized box (pixel sum, an
     average pool with stride 1), then the box is centred on the centre of mass
     of the pixels inside it (``refine`` times), the way MNIST centres its
-    digits. In ``"grey"`` mode the boxes are found one after another, ruling out
-    corners within half a digit of those already found; in ``"per-digit"``
-    mode digit k is searched in channel k only.
+    digits. In ``"grey"`` mode the boxes are found one after another, each
+    found box blacked out before looking for the next; digits that overlap are
+    found less well (on 500 two-digit grey test frames the judge reads 66% of
+    the digits at the located boxes, 86% at the true ones). In
+    ``"per-digit"`` mode digit k is searched in channel k only.
     """
     if frames.dim() != 4:
         raise ValueError(f"frames must be (N, C, S, S), got {tuple(frames.shape)}")
@@ -61,7 +63,6 @@ def locate_digits(frames: torch.Tensor, num_digits: int, digit_size: int, channe
         planes = frames.float().sum(1, keepdim=True).expand(n, num_digits, size, size)
     mass = F.avg_pool2d(planes, digit_size, stride=1).flatten(2)  # (N, K, (L+1)^2)
     side = limit + 1
-    grid = torch.arange(side * side, device=frames.device)
     coords = torch.arange(size, device=frames.device, dtype=torch.float32)
     centre = (digit_size - 1) / 2
     found = []
@@ -76,10 +77,11 @@ def locate_digits(frames: torch.Tensor, num_digits: int, digit_size: int, channe
             com = torch.stack([(box.sum(2) * coords).sum(1), (box.sum(1) * coords).sum(1)], dim=1) / total[:, None]
             corner = (com - centre).round().long().clamp(0, limit)
         found.append(corner)
-        if channels != "per-digit":
-            near = ((grid // side)[None] - corner[:, :1]).abs().lt(digit_size // 2) & \
-                   ((grid % side)[None] - corner[:, 1:]).abs().lt(digit_size // 2)
-            mass = mass.masked_fill(near[:, None], float("-inf"))
+        if channels != "per-digit" and k + 1 < num_digits:
+            # black out the box just found and look again: the next digit is the brightest box of what is left
+            inside = [(coords[None] >= corner[:, i:i + 1]) & (coords[None] < corner[:, i:i + 1] + digit_size) for i in (0, 1)]
+            planes = planes * ~(inside[0][:, None, :, None] & inside[1][:, None, None, :])
+            mass = F.avg_pool2d(planes, digit_size, stride=1).flatten(2)
     return torch.stack(found, dim=1)
 
 
@@ -181,10 +183,12 @@ def long_horizon_accuracy(drnet: DRNet, lstm: PoseLSTM, data: MovingMNIST, judge
 
 
 def _matches(reading: torch.Tensor, labels: torch.Tensor, channels: str) -> torch.Tensor:
-    """Share of digits read right, per clip: in per-digit mode slot by slot; in grey mode as multisets."""
+    """Share of digits read right, per clip: in per-digit mode slot by slot; in grey mode as multisets
+    (which box holds which digit is not known), i.e. the size of their intersection over K."""
     if channels == "per-digit" or labels.shape[1] == 1:
         return (reading == labels).float().mean(1)
-    return (reading.sort(1).values == labels.sort(1).values).float().mean(1)
+    counts = [F.one_hot(x.long(), 10).sum(1) for x in (reading, labels)]
+    return torch.minimum(*counts).sum(1).float() / labels.shape[1]
 
 
 @torch.inference_mode()

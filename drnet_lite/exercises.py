@@ -543,7 +543,7 @@ def check_sample_frames(student_fn: Callable[[torch.Tensor, int, torch.Generator
         first, again, other = run(clips, 12, seed=7), run(clips, 12, seed=7), run(clips, 12, seed=8)
         if not torch.equal(first, again):
             raise _StudentError(
-                f"two calls with generators seeded alike gave different times: draw with the generator you are given "
+                "two calls with generators seeded alike gave different times: draw with the generator you are given "
                 "(torch.randint(..., generator=generator)), so that a run can be repeated and --resume continues "
                 "exactly where it stopped.")
         if torch.equal(first, other):

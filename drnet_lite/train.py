@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, export_weights, load_checkpoint, save_checkpoint  # noqa: F401 (export_weights: re-exported)
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, save_checkpoint
 from .course import pick_device
 from .data import MovingMNIST, MovingMNISTConfig
 from .losses import adversarial_loss, reconstruction_loss, scene_discriminator_loss, shuffled_partner, similarity_loss
@@ -170,12 +170,12 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
     return with_overrides(PRESETS[name](), **overrides)
 
 
-def learning_rate(config: TrainConfig, step: int) -> float:
-    """The learning rate of step ``step`` (0-based): ``lr`` until the last ``lr_decay`` share of
-    the steps, then falling linearly towards 0 (``lr_decay = 0``: constant, as in the paper)."""
+def learning_rate(config: Any, step: int) -> float:
+    """The learning rate of step ``step`` (0-based) for a config with ``lr``, ``lr_decay`` and ``steps``:
+    ``lr`` until the last ``lr_decay`` share of the steps, then falling linearly towards 0
+    (``lr_decay = 0``: constant, as in the paper)."""
     decay_steps = config.lr_decay * config.steps
-    start = config.steps - decay_steps
-    if decay_steps <= 0 or step < start:
+    if decay_steps <= 0 or step < config.steps - decay_steps:
         return config.lr
     return config.lr * max(0.0, (config.steps - step) / decay_steps)
 
@@ -374,12 +374,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     history: list[dict[str, float]] = []
     step, elapsed = 0, 0.0
     if resume:
-        if ckpt_path is None or not ckpt_path.is_file():
-            raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}; start without --resume")
-        payload = load_checkpoint(ckpt_path, kind="drnet")
-        saved = TrainConfig.from_dict(payload["config"])
-        if dataclasses.replace(saved, steps=config.steps, device=config.device) != config:
-            raise ValueError(f"--resume: {ckpt_path} was trained with another config; only steps and device may change")
+        payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
         model.load_state_dict(payload["state"])
         optimizers.load_state_dict(payload["optimizers"])
         data_rng.set_state(payload["rng"]["data"])

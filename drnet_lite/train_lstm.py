@@ -21,12 +21,12 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, save_checkpoint
 from .course import pick_device
 from .data import MovingMNIST
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
-from .train import TrainConfig, TrainingDiverged, load_drnet, write_history_csv
+from .train import TrainConfig, TrainingDiverged, learning_rate, load_drnet, write_history_csv
 
 
 def drnet_fingerprint(drnet: DRNet) -> str:
@@ -38,14 +38,6 @@ def drnet_fingerprint(drnet: DRNet) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def lstm_learning_rate(config: LSTMConfig, step: int) -> float:
-    """``lr``, falling linearly to 0 over the last ``lr_decay`` share of the steps."""
-    decay_steps = config.lr_decay * config.steps
-    if decay_steps <= 0 or step < config.steps - decay_steps:
-        return config.lr
-    return config.lr * max(0.0, (config.steps - step) / decay_steps)
 
 
 @dataclass
@@ -161,12 +153,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     history: list[dict[str, float]] = []
     step, elapsed = 0, 0.0
     if resume:
-        if ckpt_path is None or not ckpt_path.is_file():
-            raise CheckpointError(f"--resume: no checkpoint at {ckpt_path}; start without --resume")
-        payload = load_checkpoint(ckpt_path, kind="pose_lstm")
-        saved = LSTMConfig.from_dict(payload["config"])
-        if dataclasses.replace(saved, steps=config.steps, device=config.device) != config:
-            raise ValueError(f"--resume: {ckpt_path} was trained with another config; only steps and device may change")
+        payload = load_for_resume(ckpt_path, "pose_lstm", config, LSTMConfig.from_dict)
         if payload["drnet"]["fingerprint"] != fingerprint:
             raise ValueError(f"--resume: {ckpt_path} was trained on another DRNet (fingerprint "
                              f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
@@ -203,7 +190,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         while step < config.steps:
             pose, content = batch()
             for group in optimizer.param_groups:
-                group["lr"] = lstm_learning_rate(config, step)
+                group["lr"] = learning_rate(config, step)
             loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
             if not torch.isfinite(loss):
                 last = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path else "nothing was saved"

@@ -7,7 +7,6 @@ enough to drag.
 """
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from .models import DRNet

@@ -78,3 +78,12 @@ def test_standard_file_mse_reports_the_per_frame_sum(tmp_path, moving_mnist):
     assert math.isclose(result["mse_sum"], float(expected.mean()), rel_tol=1e-4)
     with pytest.raises(ValueError, match="do not fit this DRNet"):
         standard_file_mse(drnet, lstm, clips[..., :32, :32])
+
+
+def test_grey_readings_are_matched_as_multisets():
+    from drnet_lite.evaluate_prediction import _matches
+
+    reading = torch.tensor([[5, 3], [3, 3], [1, 2], [7, 7]])
+    labels = torch.tensor([[3, 5], [3, 5], [2, 9], [7, 7]])
+    assert _matches(reading, labels, "grey").tolist() == [1.0, 0.5, 0.5, 1.0]
+    assert _matches(reading, labels, "per-digit").tolist() == [0.0, 0.5, 0.0, 1.0]  # slot by slot

@@ -1,5 +1,7 @@
 """The pose LSTM: shapes, teacher forcing vs free running, bounded-memory rollouts, training and its checkpoints."""
+import dataclasses
 import gc
+import json
 import warnings
 
 import pytest
@@ -223,11 +225,20 @@ def test_cli_train_lstm_predict_and_evaluate(tmp_path, tiny_drnet_checkpoint, mn
                      "--clips", "6", "--long-clips", "4", "--long-at", "5", "9", "--out", str(tmp_path / "m.json"),
                      "--data", str(mnist_root)])
     assert code == 0
-    import json
-
     results = json.loads((tmp_path / "m.json").read_text())
     assert len(results["curves"]["lstm"]["window_ssim"]) == 4 and "judge_accuracy_9" in results
     assert (tmp_path / "m.png").is_file()
+    # a small file in the standard test set's layout (uint8, time first), at this tiny model's 32 px
+    from drnet_lite.data import MovingMNIST, save_standard_test_set
+
+    drnet, config = load_drnet(tiny_drnet_checkpoint)
+    clips = MovingMNIST(dataclasses.replace(config.data, seq_len=20, split="test"), root=mnist_root).sample(3, seed=0)
+    standard = save_standard_test_set(tmp_path / "mnist_test_seq.npy", clips.frames)
+    code = cli_main(["predict", "--checkpoint", str(run / "checkpoint.pt"), "--observe", "10", "--horizon", "3",
+                     "--clips", "1", "--out", str(out), "--data", str(mnist_root), "--standard-file", str(standard)])
+    assert code == 0
+    mse = json.loads((out / "standard_file_mse.json").read_text())
+    assert mse["clips"] == 3 and len(mse["mse_sum_per_frame"]) == 10 and "summed over the pixels" in mse["unit"]
     exported = tmp_path / "slim.pt"
     assert cli_main(["export", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(exported)]) == 0
     assert "optimizer" not in load_checkpoint(exported) and load_pose_lstm(exported)[0] is not None

@@ -17,7 +17,6 @@ from drnet_lite.train import (
     preset,
     sample_times,
     train_step,
-    with_overrides,
 )
 
 
