@@ -130,8 +130,11 @@ def animate(clips: torch.Tensor | np.ndarray, ncols: int | None = None, interval
     return anim
 
 
-def show(image: np.ndarray, title: str | None = None, scale: float = 2.0):
-    """Display a uint8 image with matplotlib at about ``scale`` screen pixels per pixel."""
+def show(image: np.ndarray, title: str | None = None, scale: float = 2.0) -> None:
+    """Display a uint8 image with matplotlib at about ``scale`` screen pixels per pixel.
+
+    Returns nothing: a figure returned as a cell's last value would be drawn a second time by Jupyter.
+    """
     import matplotlib.pyplot as plt
 
     h, w = image.shape[:2]
@@ -141,7 +144,6 @@ def show(image: np.ndarray, title: str | None = None, scale: float = 2.0):
     if title:
         ax.set_title(title)
     plt.show()
-    return fig
 
 
 #: Labels of the figures that :func:`drnet_lite.train.fit` logs, in plotting order.
