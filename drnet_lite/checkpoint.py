@@ -85,3 +85,12 @@ def load_for_resume(path: Path | None, kind: str, config: Any, from_dict: Callab
     if dataclasses.replace(saved, steps=config.steps, device=config.device) != config:
         raise ValueError(f"--resume: {path} was trained with another config; only steps and device may change")
     return payload
+
+
+def portable_path(path: str | os.PathLike) -> str:
+    """``path`` relative to the working folder when it lies inside it, so that a shipped checkpoint
+    or metrics file names no folder of the machine that made it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -148,14 +148,6 @@ def cmd_train_lstm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown_path(path) -> str:
-    """``path`` relative to the working folder when it lies inside it (so JSON written here is portable)."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def _load_pair(args: argparse.Namespace):
     """The LSTM of --checkpoint and the DRNet it was trained on (--drnet, else the path it recorded, else the shipped one)."""
     from .checkpoint import load_checkpoint
@@ -229,6 +221,7 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     from .evaluate import write_json
     from .evaluate_prediction import evaluate_prediction
     from .judge import load_judge
+    from .checkpoint import portable_path
     from .viz import plot_prediction_curves
 
     drnet, drnet_config, lstm, _ = _load_pair(args)
@@ -236,7 +229,7 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     results = evaluate_prediction(drnet, drnet_config.data, lstm, load_judge(args.judge), root=args.data,
                                   clips=args.clips, observe=args.observe, horizon=args.horizon,
                                   long_clips=args.long_clips, long_at=args.long_at)
-    results["checkpoint"] = _shown_path(args.checkpoint)
+    results["checkpoint"] = portable_path(args.checkpoint)
     results["seconds"] = round(time.perf_counter() - start, 1)
     print(format_table(results))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")

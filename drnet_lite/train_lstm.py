@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path, save_checkpoint
 from .course import pick_device
 from .data import MovingMNIST
 from .models import DRNet
@@ -93,10 +93,10 @@ class LSTMFitResult:
         return None if self.out_dir is None else self.out_dir / "checkpoint.pt"
 
 
-def _payload(lstm: PoseLSTM, optimizer: torch.optim.Optimizer | None, config: LSTMConfig, drnet_config: TrainConfig,
-             fingerprint: str, drnet_path: str | None, step: int, rng: torch.Generator | None,
+def _payload(lstm: PoseLSTM, optimizer: torch.optim.Optimizer, config: LSTMConfig, drnet_config: TrainConfig,
+             fingerprint: str, drnet_path: str | None, step: int, rng: torch.Generator,
              history: list[dict[str, float]], elapsed: float) -> dict[str, Any]:
-    payload: dict[str, Any] = {
+    return {
         "kind": "pose_lstm",
         "config": config.to_dict(),
         "state": {k: v.detach().cpu() for k, v in lstm.state_dict().items()},
@@ -104,12 +104,9 @@ def _payload(lstm: PoseLSTM, optimizer: torch.optim.Optimizer | None, config: LS
         "step": step,
         "history": history,
         "elapsed": elapsed,
+        "optimizer": optimizer.state_dict(),
+        "rng": {"data": rng.get_state(), "torch": torch.get_rng_state()},
     }
-    if optimizer is not None:
-        payload["optimizer"] = optimizer.state_dict()
-    if rng is not None:
-        payload["rng"] = {"data": rng.get_state(), "torch": torch.get_rng_state()}
-    return payload
 
 
 def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str | os.PathLike | None = None,
@@ -119,7 +116,8 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     """Train the pose LSTM for ``config.steps`` steps in total on a frozen DRNet.
 
     Args:
-        drnet: a DRNet checkpoint path, or a DRNet model (then pass its ``drnet_config``).
+        drnet: a DRNet checkpoint path, or a DRNet model (then pass its ``drnet_config``);
+            it is frozen: put in eval mode, its parameters stop requiring gradients.
         out_dir: where ``checkpoint.pt`` and ``history.csv`` go (None: in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config and DRNet).
         data_root: MNIST folder (default: ``$DRNET_DATA`` or the cache).
@@ -133,7 +131,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     device = pick_device(config.device)
     drnet_path = None
     if not isinstance(drnet, DRNet):
-        drnet_path = str(drnet)
+        drnet_path = portable_path(drnet)
         drnet, drnet_config = load_drnet(drnet)
     elif drnet_config is None:
         raise ValueError("pass drnet_config (the TrainConfig of the DRNet) together with a DRNet model")
