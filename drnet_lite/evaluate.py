@@ -26,7 +26,7 @@ from torch import nn
 from .data import Clips, MovingMNIST, MovingMNISTConfig
 from .judge import DigitJudge, read_digits
 from .losses import scene_discriminator_loss, shuffled_partner
-from .metrics import best_pairing_scores, summarize, swap_targets
+from .metrics import best_pairing_scores, shift_tolerant_window_ssim, summarize, swap_targets
 from .models import DRNet, SceneDiscriminator
 from .swap import reconstruct
 
@@ -54,8 +54,11 @@ def score_swaps(output: torch.Tensor, content: Clips, pose: Clips, judge: DigitJ
     ``content`` and ``pose`` hold one frame per clip (their ground truth is
     used: A's digits, B's positions). Returns (N,) tensors: ``psnr``,
     ``ssim``, ``window_psnr``, ``window_ssim`` against the best-paired exact
-    target, ``correct`` (share of digits the judge reads as A's), and
-    ``shows_pose_digit`` (share read as B's digits).
+    target, ``window_ssim_within_2px`` (the same with the target drawn up to
+    2 px off, best shift: a diagnostic, see
+    :func:`~drnet_lite.metrics.shift_tolerant_window_ssim`), ``correct``
+    (share of digits the judge reads as A's), and ``shows_pose_digit``
+    (share read as B's digits).
     """
     perms = [tuple(range(config.num_digits))] if config.channels == "per-digit" else list(itertools.permutations(range(config.num_digits)))
     perm_index = torch.tensor(perms, device=content.labels.device)
@@ -63,6 +66,9 @@ def score_swaps(output: torch.Tensor, content: Clips, pose: Clips, judge: DigitJ
     targets = swap_targets(content.digits, positions, config.image_size, config.channels)
     scores = best_pairing_scores(output, targets, positions, config.digit_size, config.channels)
     expected = torch.gather(content.labels, 1, perm_index[scores["pairing"]])
+    paired_digits = torch.gather(content.digits, 1, perm_index[scores["pairing"]][:, :, None, None].expand_as(content.digits))
+    scores["window_ssim_within_2px"] = shift_tolerant_window_ssim(output, paired_digits, positions, config.image_size,
+                                                                  config.channels, radius=2)
     reading = read_digits(judge, output, positions, config.digit_size, config.channels)
     scores["correct"] = (reading == expected).float().mean(1)
     scores["shows_pose_digit"] = (reading == pose.labels).float().mean(1)
@@ -91,6 +97,7 @@ def evaluate_swaps(model: DRNet, data: MovingMNIST, judge: DigitJudge, count: in
         "swap_shows_pose_digit": float(cat["shows_pose_digit"].mean()),
         "swap_psnr": summarize(cat["psnr"]), "swap_ssim": float(cat["ssim"].mean()),
         "swap_window_psnr": summarize(cat["window_psnr"]), "swap_window_ssim": float(cat["window_ssim"].mean()),
+        "swap_window_ssim_within_2px": float(cat["window_ssim_within_2px"].mean()),
         "pairs": count,
     }
 

@@ -149,6 +149,31 @@ def best_pairing_scores(output: torch.Tensor, targets: torch.Tensor, positions: 
     }
 
 
+def shift_tolerant_window_ssim(output: torch.Tensor, digits: torch.Tensor, positions: torch.Tensor, image_size: int,
+                               channels: str = "grey", radius: int = 2) -> torch.Tensor:
+    """Window SSIM against the exact target drawn up to ``radius`` pixels off, the best shift per frame: (N,).
+
+    A diagnostic, not a target: it tells a digit that is right but misplaced by a
+    pixel or two (a "where is a digit" convention the model never had reason to
+    share with MNIST's boxes) from one that is blurred or wrong. The target
+    ``render(digits, positions + (dy, dx))`` moves all K digits together, and
+    the windows move with it.
+
+    Args:
+        output: (N, C, S, S) frames; digits: (N, K, d, d); positions: (N, K, 2).
+    """
+    size = digits.shape[-1]
+    limit = image_size - size
+    best = None
+    for dy in range(-radius, radius + 1):  # (2r+1)^2 shifts, each one batched over all frames
+        for dx in range(-radius, radius + 1):
+            shifted = (positions + torch.tensor([dy, dx], device=positions.device)).clamp(0, limit)
+            target = render(digits, shifted[:, None], image_size, channels)[:, 0]
+            score = window_scores(output, target, shifted, size, channels)["ssim"]
+            best = score if best is None else torch.maximum(best, score)
+    return best
+
+
 def summarize(values: torch.Tensor) -> float:
     """Mean over finite values (PSNR of an exact match is inf); inf if all are inf."""
     finite = values[torch.isfinite(values)]

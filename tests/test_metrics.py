@@ -87,3 +87,24 @@ def test_per_digit_windows_read_only_their_own_channel(moving_mnist):
     wrong_channel = target.flip(1)  # each digit drawn in the other digit's channel
     own = window_scores(wrong_channel, target, clips.positions[:, 0], 28, channels="per-digit")["ssim"].mean()
     assert own < 0.35
+
+
+def test_shift_tolerant_window_ssim_forgives_a_small_misplacement_only(moving_mnist):
+    from drnet_lite.data.moving_mnist import render
+    from drnet_lite.metrics import shift_tolerant_window_ssim, window_scores
+
+    data = moving_mnist(num_digits=1, split="test", seq_len=1)
+    clips = data.sample(20, seed=4)
+    positions = clips.positions[:, 0].clamp(3, 33)  # room to move 2 px either way
+    exact = render(clips.digits, positions[:, None], 64)[:, 0]
+    moved = render(clips.digits, (positions + torch.tensor([1, -2]))[:, None], 64)[:, 0]
+    assert torch.allclose(shift_tolerant_window_ssim(exact, clips.digits, positions, 64), torch.ones(20))
+    # a digit 1 px down and 2 px left: the exact score drops, the tolerant one forgives it ...
+    assert window_scores(moved, exact, positions, 28)["ssim"].mean() < 0.4
+    assert torch.allclose(shift_tolerant_window_ssim(moved, clips.digits, positions, 64), torch.ones(20))
+    # ... but not 3 px, a blank frame or another digit in the right place
+    far = render(clips.digits, (positions + torch.tensor([3, 0]))[:, None], 64)[:, 0]
+    assert shift_tolerant_window_ssim(far, clips.digits, positions, 64).mean() < 0.8
+    assert shift_tolerant_window_ssim(torch.zeros_like(exact), clips.digits, positions, 64).mean() < 0.2
+    other = render(clips.digits.roll(1, 0), positions[:, None], 64)[:, 0]
+    assert shift_tolerant_window_ssim(other, clips.digits, positions, 64).mean() < 0.35

@@ -3,8 +3,10 @@
 Targets (issue "Disentanglement that is measured"): swap content accuracy >= 90%
 and the pose-to-digit probe within 10 points of chance: both met and asserted here.
 The third target, window SSIM >= 0.70 against the exact target, is NOT met by the
-shipped weights (0.51 after 10.5 minutes of CPU training; see the README): the test
-below guards the level reached against regressions, it does not claim the target.
+shipped weights (0.51 after 10.5 minutes of CPU training; see assets/README.md): the
+test below guards the level reached against regressions, it does not claim the target.
+Against the target drawn up to 2 px off (best shift) the same swaps score 0.71: the
+digits are right and sharp but registered a pixel or two away from the MNIST box.
 The numbers shipped in ``assets/mnist-lite.metrics.json`` must also be reproduced
 by the evaluation code as it is now.
 """
@@ -43,6 +45,9 @@ def test_swap_content_accuracy(results):
 def test_window_ssim_does_not_regress(results):
     # regression guard at the shipped level (0.514), not the issue's 0.70 target
     assert results["swap_window_ssim"] >= 0.49
+    # the swapped digits are right but placed 1-2 px off the MNIST box: against the target drawn
+    # up to 2 px off (best shift) they reach 0.708 (a diagnostic, not the exact-target number)
+    assert results["swap_window_ssim_within_2px"] >= 0.70
 
 
 def test_content_carries_the_digit_and_not_the_position(results):
@@ -57,5 +62,6 @@ def test_pose_does_not_carry_the_digit(results):
 
 def test_shipped_metrics_are_reproduced(results):
     shipped = json.loads(METRICS.read_text())
-    for key in ("swap_accuracy", "swap_window_ssim", "swap_ssim", "pose_to_digit_mlp", "content_to_digit_mlp"):
+    for key in ("swap_accuracy", "swap_window_ssim", "swap_window_ssim_within_2px", "swap_ssim", "pose_to_digit_mlp",
+                "content_to_digit_mlp"):
         assert results[key] == pytest.approx(shipped[key], abs=0.02), key
