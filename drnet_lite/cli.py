@@ -150,16 +150,16 @@ def cmd_train_lstm(args: argparse.Namespace) -> int:
 
 def _load_pair(args: argparse.Namespace):
     """The LSTM of --checkpoint and the DRNet it was trained on (--drnet, else the path it recorded, else the shipped one)."""
-    from .checkpoint import load_checkpoint
     from .train import load_drnet
-    from .train_lstm import load_pose_lstm
+    from .train_lstm import check_drnet, load_pose_lstm
 
+    lstm, lstm_config, record = load_pose_lstm(args.checkpoint)
     drnet_path = args.drnet
     if drnet_path is None:
-        recorded = load_checkpoint(args.checkpoint, kind="pose_lstm")["drnet"].get("path", "")
+        recorded = record.get("path", "")
         drnet_path = recorded if recorded and Path(recorded).is_file() else SHIPPED_DRNET
     drnet, drnet_config = load_drnet(drnet_path)
-    lstm, lstm_config, _ = load_pose_lstm(args.checkpoint, drnet)
+    check_drnet(record, drnet, args.checkpoint)
     return drnet, drnet_config, lstm, lstm_config
 
 

@@ -910,15 +910,11 @@ def _generation_wrong_answers(lstm: Any, observed: torch.Tensor, content: torch.
     with torch.no_grad():
         out, state = lstm(observed, content)
         first = out[:, -1:]
-        forgot_state, stale_input, fresh = [first], [first], [first]
-        current, s = first, state
+        forgot_state, stale_input = [first], [first]
         for _ in range(horizon - 1):
             forgot_state.append(lstm(forgot_state[-1], content)[0])  # the state is dropped every step
-            fresh_out, s2 = lstm(observed[:, -1:], content, s if stale_input is not None else None)
-            stale_input.append(fresh_out)  # the last observed pose fed again and again
-            s = s2
-            current, state = lstm(current, content, state)
-            fresh.append(current)
+            stale, state = lstm(observed[:, -1:], content, state)  # the last observed pose fed again and again
+            stale_input.append(stale)
         restart = []  # the whole history re-read from a zero state each step, without the prediction fed back
         history = observed
         for _ in range(horizon):

@@ -162,16 +162,28 @@ def shift_tolerant_window_ssim(output: torch.Tensor, digits: torch.Tensor, posit
     Args:
         output: (N, C, S, S) frames; digits: (N, K, d, d); positions: (N, K, 2).
     """
+    return best_shift(output, digits, positions, image_size, channels, radius)[0]
+
+
+def best_shift(output: torch.Tensor, digits: torch.Tensor, positions: torch.Tensor, image_size: int,
+               channels: str = "grey", radius: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`shift_tolerant_window_ssim` (N,) and the shift (dy, dx) that scores it (N, 2); ties go to the first shift tried."""
     size = digits.shape[-1]
     limit = image_size - size
-    best = None
+    best, shift = None, None
     for dy in range(-radius, radius + 1):  # (2r+1)^2 shifts, each one batched over all frames
         for dx in range(-radius, radius + 1):
-            shifted = (positions + torch.tensor([dy, dx], device=positions.device)).clamp(0, limit)
+            offset = torch.tensor([dy, dx], device=positions.device)
+            shifted = (positions + offset).clamp(0, limit)
             target = render(digits, shifted[:, None], image_size, channels)[:, 0]
             score = window_scores(output, target, shifted, size, channels)["ssim"]
-            best = score if best is None else torch.maximum(best, score)
-    return best
+            if best is None:
+                best, shift = score, offset.expand(len(score), 2).clone()
+            else:
+                better = score > best
+                best = torch.where(better, score, best)
+                shift[better] = offset
+    return best, shift
 
 
 def summarize(values: torch.Tensor) -> float:

@@ -44,7 +44,7 @@ class LSTMConfig:
         observed: frames the LSTM reads before predicting (T).
         predicted: frames predicted while training (K).
         batch_size, lr, beta1: Adam on the MSE to the next pose vector.
-        steps: training steps; every step draws fresh clips.
+        steps: training steps (each on a fresh batch: new clips, or new windows of the bank).
         lr_decay: share of the steps at the end over which lr falls linearly to 0.
         bank_clips, bank_length: 0 = encode fresh clips every step (the
             reference); otherwise encode ``bank_clips`` clips of

@@ -213,7 +213,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             bar.update(1)
     finally:
         bar.close()
-    drnet.to(memory_format=torch.contiguous_format)
+        drnet.to(memory_format=torch.contiguous_format)  # a DRNet passed in gets its usual layout back, even after a crash
     return LSTMFitResult(lstm=lstm.eval(), config=config, history=history, out_dir=out, step=step)
 
 
@@ -238,9 +238,16 @@ def load_pose_lstm(path: str | os.PathLike, drnet: DRNet | None = None,
         lstm.load_state_dict(payload["state"])
     except (KeyError, TypeError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: checkpoint does not match the pose LSTM it describes: {exc}") from exc
-    if drnet is not None and drnet_fingerprint(drnet) != record["fingerprint"]:
+    if drnet is not None:
+        check_drnet(record, drnet, path)
+    return lstm.to(device).eval(), config, record
+
+
+def check_drnet(record: dict[str, Any], drnet: DRNet, path: str | os.PathLike) -> None:
+    """Raise :class:`CheckpointError` unless ``drnet`` is the DRNet that the LSTM at ``path`` (its
+    DRNet ``record``, as :func:`load_pose_lstm` returns it) was trained on."""
+    if drnet_fingerprint(drnet) != record["fingerprint"]:
         raise CheckpointError(
             f"{path} was trained on another DRNet (fingerprint {record['fingerprint']}"
             f"{', from ' + record['path'] if record.get('path') else ''}); pass the DRNet checkpoint it was trained on"
         )
-    return lstm.to(device).eval(), config, record
