@@ -91,14 +91,20 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_locati
 
 
 
-def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, half: bool = False) -> Path:
     """Write a slim copy of a training checkpoint for shipping: everything but the optimiser
-    and RNG state (config, weights, step, history, training time), so it can be used, not resumed."""
+    and RNG state (config, weights, step, history, training time), so it can be used, not resumed.
+
+    ``half``: store floating weights as float16 (half the size; loading casts them back to
+    float32, so the model computes with the rounded weights)."""
     if Path(out).resolve() == Path(checkpoint).resolve():
         raise ValueError(f"export: --out {out} is the checkpoint itself; exporting over it would throw away its "
                          "optimiser state. Give another --out")
     payload = load_checkpoint(checkpoint)
     slim = {k: v for k, v in payload.items() if k not in RESUME_ONLY and k != "format"}
+    if half:
+        slim["state"] = {k: v.half() if v.is_floating_point() else v for k, v in slim["state"].items()}
+        slim["storage"] = "float16"
     return save_checkpoint(slim, out)
 
 

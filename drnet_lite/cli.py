@@ -130,6 +130,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                            probe_clips=args.probe_clips)
     else:  # every source: reconstructions of held-out frames, probes where labels exist
         results = evaluate_frames(model, config.data, root=args.data, count=args.pairs, probe_clips=args.probe_clips)
+        results.update(pairs=args.pairs, probe_clips=args.probe_clips)
     results["checkpoint"] = str(args.checkpoint)
     results["seconds"] = round(time.perf_counter() - start, 1)
     print(format_table(results))
@@ -154,7 +155,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .train import load_drnet
     from .train_lstm import load_pose_lstm
 
-    out = export_weights(args.checkpoint, args.out)
+    out = export_weights(args.checkpoint, args.out, half=args.half)
     kind = load_checkpoint(out)["kind"]
     load_drnet(out) if kind == "drnet" else load_pose_lstm(out)  # check it loads
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB: {kind} weights and config, no optimiser state)")
@@ -418,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="slim copy of a checkpoint for shipping (no optimiser state)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train-lstm", help="train the pose LSTM on a frozen DRNet")

@@ -178,8 +178,8 @@ def _video64() -> TrainConfig:
     the content encoder's feature maps, so the background detail need not pass
     through the vectors. Width 16, content 64, pose 10, batch 32. Content and
     pose frames up to max_step = 10 frames (1 s) apart: people move, the
-    scene does not. alpha 0.1, beta 0.1; 1,500 steps (about 0.3 CPU
-    seconds each on one core).
+    scene does not. alpha 0.1, beta 0.1, constant lr; 1,000 steps (about
+    0.3 CPU seconds each on one core; see assets/README.md for the measured run).
     """
     from .data.video import VTEST, VideoConfig
 
@@ -187,7 +187,7 @@ def _video64() -> TrainConfig:
                        seq_len=30, split_by="time", test_fraction=0.2)
     model = DRNetConfig(image_size=64, channels=1, content_dim=64, pose_dim=10, width=16, skip=True,
                         normalize_content=True)
-    return TrainConfig(model=model, data=data, steps=1500, batch_size=32, lr=2e-3, beta1=0.5,
+    return TrainConfig(model=model, data=data, steps=1000, batch_size=32, lr=2e-3, beta1=0.5,
                        similarity_weight=0.1, adversarial_weight=0.1, max_step=10,
                        log_every=25, image_every=250, checkpoint_every=250)
 

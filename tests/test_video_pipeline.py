@@ -94,3 +94,17 @@ def test_help_names_the_datasets(capsys):
         main(["train", "--help"])
     text = capsys.readouterr().out
     assert "video-64" in text and "moving-mnist" in text and "video:" in text and "--videos" in text
+
+
+def test_half_precision_export_loads_and_computes_alike(pipeline):
+    import torch
+
+    out = pipeline["root"] / "half.pt"
+    assert main(["export", "--checkpoint", str(pipeline["run"] / "checkpoint.pt"), "--out", str(out), "--half"]) == 0
+    full, _ = load_drnet(pipeline["run"] / "checkpoint.pt")
+    half, config = load_drnet(out)
+    assert torch.load(out, weights_only=True)["state"]["decoder.out.0.weight"].dtype == torch.float16
+    assert next(half.parameters()).dtype == torch.float32
+    x = torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert (full(x, x.flip(0)) - half(x, x.flip(0))).abs().max() < 2e-2
