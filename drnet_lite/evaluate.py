@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import atomic
 from .data import Clips, MovingMNIST, MovingMNISTConfig
 from .judge import DigitJudge, read_digits
 from .losses import scene_discriminator_loss, shuffled_partner
@@ -192,9 +192,5 @@ def evaluate(model: DRNet, data_config: MovingMNISTConfig, judge: DigitJudge, ro
 
 
 def write_json(results: dict[str, Any], path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-    return path
+    """Write ``results`` as strict JSON, atomically; NaN or inf raise ``ValueError`` (see :func:`drnet_lite.atomic.write_json`)."""
+    return atomic.write_json(results, path)

@@ -89,9 +89,13 @@ def train_judge(epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, seed: 
     bar.close()
     accuracy = judge_accuracy(judge, "test", root=root)
     if out is not None:
-        save_checkpoint({"kind": "digit_judge", "state": judge.state_dict(), "test_accuracy": accuracy,
-                         "epochs": epochs, "seed": seed}, out)
+        save_checkpoint(judge_payload(judge, accuracy, epochs, seed), out)
     return judge.eval(), accuracy
+
+
+def judge_payload(judge: DigitJudge, accuracy: float, epochs: int, seed: int) -> dict:
+    """What a judge checkpoint holds."""
+    return {"kind": "digit_judge", "state": judge.state_dict(), "test_accuracy": accuracy, "epochs": epochs, "seed": seed}
 
 
 def load_judge(path: str | os.PathLike | None = None) -> DigitJudge:
