@@ -249,7 +249,7 @@ def _catalogue(w) -> list[dict]:
         # 12. --standard-file: layout, text, checked before any picture
         dict(name="12 text --standard-file", argv=[*pr, "--standard-file", str(w["text"]), "--out", str(b / "p_text")],
              rc=2, words=["not a .npy file"], watch=[b / "p_text"]),
-        dict(name="12 too short for --observe, before the GIF", argv=[*pr[:7], "5", *pr[8:], "--standard-file",
+        dict(name="12 too short for --observe, before the GIF", argv=[*pr[:5], "--observe", "5", *pr[7:], "--standard-file",
              str(w["standard"]), "--out", str(b / "p_short")], rc=2, words=["--observe"], watch=[b / "p_short"]),
         dict(name="12 clip-first --standard-file is recognised", argv=[*pr, "--standard-file", str(w["clip_first"]),
              "--out", str(b / "p_clip")], rc=0, words=[], watch=[], out_words=["read as 3 clips of 5 frames"]),
