@@ -427,7 +427,7 @@ def load_standard_test_set(path: str | os.PathLike, layout: str = "auto") -> tor
     if layout == "auto":
         layout = standard_file_layout(array)
     clip_first = array if layout == "clip-first" else array.transpose(1, 0, 2, 3)
-    return torch.from_numpy(np.ascontiguousarray(clip_first))[:, :, None]
+    return torch.from_numpy(np.array(clip_first, order="C"))[:, :, None]  # a writable copy of the memory map
 
 
 def save_standard_test_set(path: str | os.PathLike, frames: torch.Tensor) -> Path:
