@@ -102,7 +102,8 @@ def load_judge(path: str | os.PathLike | None = None) -> DigitJudge:
     """Load the judge's weights (default: the shipped ``assets/digit_judge.pt``)."""
     path = Path(path) if path is not None else asset_path("digit_judge.pt")
     if not path.is_file():
-        raise FileNotFoundError(f"no digit judge at {path}; make one with `python -m drnet_lite train-judge --out {path}`")
+        how = "--replace-asset" if path.resolve() == DEFAULT_JUDGE.resolve() else f"--out {path}"
+        raise FileNotFoundError(f"no digit judge at {path}; make one with `python -m drnet_lite train-judge {how}`")
     payload = load_checkpoint(path, kind="digit_judge")
     judge = DigitJudge()
     judge.load_state_dict(payload["state"])
