@@ -135,6 +135,13 @@ def existing(kind: str):
     return check
 
 
+def out_folder(text: str) -> str:
+    """An output folder: it may not exist yet, but no file may be in its way."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; choose another --out")
+    return text
+
+
 def json_file(text: str) -> str:
     if Path(text).is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name such as {Path(text) / 'metrics.json'}")
@@ -204,8 +211,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result = fit(config, out, resume=args.resume, overwrite=args.overwrite, data_root=args.data,
                  compile_model=args.compile)
-    if result.step < config.steps or not result.history:
-        print(f"nothing to do: the run in {out} is already at step {result.step}")
+    if result.step > config.steps:
+        print(f"nothing to do: the run in {out} is already at step {result.step} (more than --steps)")
     last = result.history[-1] if result.history else {}
     figures = ", ".join(f"{k}={v}" if k == "step" else f"{k}={v:.4g}" for k, v in last.items())
     print(f"done in {time.perf_counter() - start:.0f} s: {figures}")
@@ -473,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="pictures of the data, a model's reconstructions and swaps")
-    p.add_argument("--out", default="outputs/demo")
+    p.add_argument("--out", default="outputs/demo", type=out_folder)
     p.add_argument("--steps", type=positive_int, default=300, help="training steps when no weights are shipped")
     p.add_argument("--checkpoint", default=None, type=existing("checkpoint"),
                    help="a DRNet checkpoint (default: assets/mnist-lite.pt when it exists, else train briefly)")
@@ -530,7 +537,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clips", type=positive_int, default=4, help="test clips to roll out")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=fps, default=12.0)
-    p.add_argument("--out", default="outputs/predict")
+    p.add_argument("--out", default="outputs/predict", type=out_folder)
     p.add_argument("--standard-file", default=None, type=existing("standard test file"),
                    help="a file in the standard Moving MNIST test format (mnist_test_seq.npy): report per-frame MSE")
     p.add_argument("--standard-clips", type=positive_int, default=None, help="use only the first N clips of that file")

@@ -203,6 +203,8 @@ def _catalogue(w) -> list[dict]:
              words=["is a file", "another --out"], watch=[w["file"]]),
         dict(name="9 --out under a file", argv=[*tr, "--steps", "3", "--out", str(w["file"] / "run")], rc=2,
              words=["cannot be written"], watch=[w["file"]]),
+        dict(name="9 predict --out is a file", argv=[*pr, "--out", str(w["file"])], rc=2, words=["is a file"],
+             watch=[w["file"]]),
         # 10. one line instead of a traceback
         dict(name="10 --device cuda without CUDA", argv=[*tr, "--steps", "3", "--device", "cuda", "--out", str(b / "cuda")],
              rc=2, words=["CUDA is not available", "--device cpu"], watch=[b / "cuda"], skip=torch.cuda.is_available()),
