@@ -21,7 +21,7 @@ FORMAT = "drnet_lite/1"
 #: What a training checkpoint holds only to be resumed.
 RESUME_ONLY = ("optimizers", "optimizer", "rng")
 #: Config fields a resumed run may change.
-RESUMABLE_CHANGES = ("steps", "device", "checkpoint_every")
+RESUMABLE_CHANGES = ("steps", "device", "checkpoint_every", "log_every", "image_every")
 
 
 class CheckpointError(RuntimeError):

@@ -17,7 +17,9 @@ Commands:
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -25,9 +27,144 @@ from pathlib import Path
 import torch
 
 from .assets import REPO_ASSETS
+from .atomic import write_bytes
 
 SHIPPED_DRNET = REPO_ASSETS / "mnist-lite.pt"
 SHIPPED_LSTM = REPO_ASSETS / "mnist-lite-lstm.pt"
+SHIPPED_JUDGE = REPO_ASSETS / "digit_judge.pt"
+#: The judge's accuracy bar on MNIST test (see drnet_lite.judge).
+JUDGE_BAR = 0.99
+
+
+# --- argument types: every count and setting is checked by the parser, before any work ---
+
+def _integer(text: str, low: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number {what}, got {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A count of at least 1."""
+    return _integer(text, 1, ">= 1")
+
+
+def nonnegative_int(text: str) -> int:
+    return _integer(text, 0, ">= 0")
+
+
+def batch_size(text: str) -> int:
+    return _integer(text, 2, ">= 2 (shuffled pairs need another clip)")
+
+
+def probe_clips(text: str) -> int:
+    return _integer(text, 8, ">= 8 (half train, half test the probes)")
+
+
+def _real(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = _real(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def nonnegative_float(text: str) -> float:
+    value = _real(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def share(text: str) -> float:
+    value = _real(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {value}")
+    return value
+
+
+def fps(text: str) -> float:
+    value = _real(text)
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"frames per second must be in (0, 1000], got {value}")
+    return value
+
+
+def image_size(text: str) -> int:
+    from .models import MAX_IMAGE_SIZE
+
+    value = _integer(text, 8, f"a power of two from 8 to {MAX_IMAGE_SIZE}")
+    if value > MAX_IMAGE_SIZE or value & (value - 1):
+        raise argparse.ArgumentTypeError(f"the models support powers of two from 8 to {MAX_IMAGE_SIZE} "
+                                         f"(32, 64, 128), got {value}")
+    return value
+
+
+def device(text: str) -> str:
+    from .course import check_device
+
+    if text != "auto":
+        try:
+            check_device(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def existing(kind: str):
+    """An argument type: the path of an existing file (``kind`` names it in the message)."""
+    def check(text: str) -> str:
+        if Path(text).is_dir():
+            raise argparse.ArgumentTypeError(f"{text} is a folder; give the path of the {kind} file")
+        if not Path(text).is_file():
+            raise argparse.ArgumentTypeError(f"no {kind} at {text}; give the path of an existing file")
+        return text
+    return check
+
+
+def out_folder(text: str) -> str:
+    """An output folder: it may not exist yet, but no file may be in its way."""
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; choose another --out")
+    return text
+
+
+def json_file(text: str) -> str:
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name such as {Path(text) / 'metrics.json'}")
+    return text
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line (no usage block): the problem, then where help is."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class UsageError(ValueError):
+    """A bad combination of flags, found before any work."""
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv, ...)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--overwrite", action="store_true", help="replace the run in --out (without it, or --resume, "
+                   "a folder that holds a run is refused)")
+    p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints (Ctrl-C also saves)")
 
 
 def _dataset_help() -> str:
@@ -44,30 +181,30 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
                         "video-64 (real video: a skip DRNet on tiles of vtest.avi, or of --videos)")
     p.add_argument("--videos", nargs="+", metavar="PATH",
                    help="video files or folders for a video preset (default: Debian opencv-doc's vtest.avi)")
-    p.add_argument("--tiles", type=int, nargs=2, metavar=("ROWS", "COLS"), help="video: cut frames into this grid of scenes")
-    p.add_argument("--frame-step", type=int, help="video: keep every n-th frame")
-    p.add_argument("--seq-len", type=int, help="frames per clip")
-    p.add_argument("--steps", type=int, help="total training steps")
-    p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv, images/)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--lr-decay", type=float, help="share of the steps at the end over which lr falls linearly to 0 (default 0: constant)")
-    p.add_argument("--similarity-weight", "--alpha", dest="similarity_weight", type=float, help="alpha")
-    p.add_argument("--adversarial-weight", "--beta", dest="adversarial_weight", type=float,
+    p.add_argument("--tiles", type=positive_int, nargs=2, metavar=("ROWS", "COLS"),
+                   help="video: cut frames into this grid of scenes")
+    p.add_argument("--frame-step", type=positive_int, help="video: keep every n-th frame")
+    p.add_argument("--seq-len", type=positive_int, help="frames per clip")
+    p.add_argument("--steps", type=positive_int, help="total training steps")
+    _add_run_flags(p)
+    p.add_argument("--batch-size", type=batch_size)
+    p.add_argument("--lr", type=positive_float)
+    p.add_argument("--lr-decay", type=share, help="share of the steps at the end over which lr falls linearly to 0 (default 0: constant)")
+    p.add_argument("--similarity-weight", "--alpha", dest="similarity_weight", type=nonnegative_float, help="alpha")
+    p.add_argument("--adversarial-weight", "--beta", dest="adversarial_weight", type=nonnegative_float,
                    help="beta; 0 switches the adversary off (ablation)")
-    p.add_argument("--pose-dim", type=int)
-    p.add_argument("--content-dim", type=int)
-    p.add_argument("--width", type=int, help="channels of the first stage (64 in the paper)")
-    p.add_argument("--max-step", type=int, help="largest distance in frames between the four frames of a step")
-    p.add_argument("--num-digits", type=int)
+    p.add_argument("--pose-dim", type=positive_int)
+    p.add_argument("--content-dim", type=positive_int)
+    p.add_argument("--width", type=positive_int, help="channels of the first stage (64 in the paper)")
+    p.add_argument("--max-step", type=nonnegative_int, help="largest distance in frames between the four frames of a step")
+    p.add_argument("--num-digits", type=positive_int)
     p.add_argument("--channels", choices=["grey", "per-digit", "rgb"],
                    help="channel mode of the data (Moving MNIST: grey or per-digit; video: grey or rgb)")
-    p.add_argument("--image-size", type=int)
+    p.add_argument("--image-size", type=image_size)
     p.add_argument("--normalize-content", dest="normalize_content", action="store_true", default=None)
     p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
     p.add_argument("--seed", type=int)
-    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
+    p.add_argument("--device", default=None, type=device, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
     p.add_argument("--data", default=None, help="the source's folder: Moving MNIST's MNIST folder (default: "
                    "$DRNET_DATA or the user cache); video: the decoded-frame cache (default: $DRNET_CACHE/video)")
@@ -79,7 +216,7 @@ def _train_config(args: argparse.Namespace):
 
     keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "pose_dim", "content_dim",
             "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
-            "videos", "tiles", "frame_step", "seq_len"]
+            "checkpoint_every", "videos", "tiles", "frame_step", "seq_len"]
     return preset(args.preset, **{k: getattr(args, k) for k in keys})
 
 
@@ -90,7 +227,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.preset}")
     print(f"training {args.preset} for {config.steps} steps -> {out}")
     start = time.perf_counter()
-    result = fit(config, out, resume=args.resume, data_root=args.data, compile_model=args.compile)
+    result = fit(config, out, resume=args.resume, overwrite=args.overwrite, data_root=args.data,
+                 compile_model=args.compile)
+    if result.step > config.steps:
+        print(f"nothing to do: the run in {out} is already at step {result.step} (more than --steps)")
     last = result.history[-1] if result.history else {}
     figures = ", ".join(f"{k}={v}" if k == "step" else f"{k}={v:.4g}" for k, v in last.items())
     print(f"done in {time.perf_counter() - start:.0f} s: {figures}")
@@ -99,12 +239,35 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_train_judge(args: argparse.Namespace) -> int:
-    from .judge import train_judge
+    from .checkpoint import save_checkpoint
+    from .judge import judge_payload, train_judge
+    from .runs import acquire_lock, probe_folder, release_lock
 
-    start = time.perf_counter()
-    _, accuracy = train_judge(epochs=args.epochs, seed=args.seed, root=args.data, out=args.out)
-    print(f"digit judge: {accuracy:.2%} on MNIST test, {time.perf_counter() - start:.0f} s -> {args.out}")
-    return 0 if accuracy >= 0.99 else 1
+    out = Path(args.out)
+    if out.resolve() == SHIPPED_JUDGE.resolve():
+        raise UsageError(f"--out {out} is the shipped judge; pass --replace-asset to replace it (only done when the "
+                         f"new judge reaches {JUDGE_BAR:.0%})")
+    if out.exists() and not args.overwrite:
+        raise UsageError(f"{out} exists; pass --overwrite to replace it, or choose another --out")
+    probe_folder(out.parent)
+    lock = acquire_lock(out.parent)  # one judge training per folder at a time
+    try:
+        start = time.perf_counter()
+        judge, accuracy = train_judge(epochs=args.epochs, seed=args.seed, root=args.data)
+        payload = judge_payload(judge, accuracy, args.epochs, args.seed)
+        save_checkpoint(payload, out)
+        print(f"digit judge: {accuracy:.2%} on MNIST test, {time.perf_counter() - start:.0f} s -> {out}")
+        if accuracy < JUDGE_BAR:
+            kept = f"; {SHIPPED_JUDGE} was not replaced" if args.replace_asset else ""
+            print(f"error: the judge did not reach the bar of {JUDGE_BAR:.0%}{kept}; train longer (--epochs)",
+                  file=sys.stderr)
+            return 1
+        if args.replace_asset:
+            save_checkpoint(payload, SHIPPED_JUDGE)
+            print(f"replaced {SHIPPED_JUDGE}")
+    finally:
+        release_lock(lock)
+    return 0
 
 
 def format_table(results: dict) -> str:
@@ -120,6 +283,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate_frames import evaluate_frames
     from .train import load_drnet
 
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("metrics.json")
+    json_file(str(out))
     model, config = load_drnet(args.checkpoint)
     start = time.perf_counter()
     if config.data.source == "moving-mnist":  # the digit judge and exact swap targets
@@ -134,7 +299,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results["checkpoint"] = str(args.checkpoint)
     results["seconds"] = round(time.perf_counter() - start, 1)
     print(format_table(results))
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("metrics.json")
     print(f"wrote {write_json(results, out)}")
     return 0
 
@@ -155,6 +319,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .train import load_drnet
     from .train_lstm import load_pose_lstm
 
+    if Path(args.out).exists() and Path(args.out).resolve() != Path(args.checkpoint).resolve() and not args.overwrite:
+        raise UsageError(f"{args.out} exists; pass --overwrite to replace it, or choose another --out")
     out = export_weights(args.checkpoint, args.out, half=args.half)
     kind = load_checkpoint(out)["kind"]
     load_drnet(out) if kind == "drnet" else load_pose_lstm(out)  # check it loads
@@ -172,7 +338,7 @@ def _lstm_config(args: argparse.Namespace):
         source = TrainConfig.from_dict(load_checkpoint(args.drnet, kind="drnet")["config"]).data.source
         args.preset = DEFAULT_LSTM_PRESET.get(source, "lstm-reference")
     keys = ["steps", "batch_size", "lr", "lr_decay", "hidden_size", "num_layers", "observed", "predicted",
-            "bank_clips", "seed", "device"]
+            "bank_clips", "seed", "device", "checkpoint_every"]
     return lstm_preset(args.preset, **{k: getattr(args, k) for k in keys})
 
 
@@ -183,7 +349,7 @@ def cmd_train_lstm(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/{args.preset}")
     print(f"training the pose LSTM ({args.preset}) for {config.steps} steps on the frozen DRNet {args.drnet} -> {out}")
     start = time.perf_counter()
-    result = fit_lstm(config, args.drnet, out, resume=args.resume, data_root=args.data)
+    result = fit_lstm(config, args.drnet, out, resume=args.resume, overwrite=args.overwrite, data_root=args.data)
     mse = result.history[-1]["mse"] if result.history else float("nan")
     print(f"done in {time.perf_counter() - start:.0f} s: teacher-forced pose MSE {mse:.5f}")
     print(f"checkpoint: {result.checkpoint}\nhistory:    {out / 'history.csv'}")
@@ -261,23 +427,30 @@ def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: i
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .evaluate_prediction import standard_file_mse
+    from .evaluate_prediction import check_standard_clips, standard_file_mse
 
     drnet, drnet_config, lstm, _ = _load_pair(args)
-    out = Path(args.out)
+    video_frames = None
+    if args.video:  # read before any picture is made
+        video_frames = video_file_clips(drnet_config, args.video, args.observe + args.horizon, args.clips, args.start,
+                                        args.data)
+        print(f"{args.video}: {len(video_frames)} clip(s) of {video_frames.shape[1]} frames from frame {args.start}")
     frames = None
-    if args.video:
-        frames = video_file_clips(drnet_config, args.video, args.observe + args.horizon, args.clips, args.start, args.data)
-        print(f"{args.video}: {len(frames)} clip(s) of {frames.shape[1]} frames from frame {args.start}")
-    written = write_rollout(drnet, drnet_config, lstm, out, args.observe, args.horizon, args.clips, args.seed,
-                            args.fps, args.data, frames=frames)
-    print("wrote:\n  " + "\n  ".join(str(p) for p in written))
-    if args.standard_file:
+    if args.standard_file:  # every check of the file before any picture is made
         from .data import load_standard_test_set
 
         frames = load_standard_test_set(args.standard_file)
         if args.standard_clips:
+            if args.standard_clips > len(frames):
+                raise UsageError(f"--standard-clips {args.standard_clips}: {args.standard_file} holds only {len(frames)} clips")
             frames = frames[:args.standard_clips]
+        check_standard_clips(drnet, frames, args.observe)
+        print(f"{args.standard_file}: read as {len(frames)} clips of {frames.shape[1]} frames")
+    out = Path(args.out)
+    written = write_rollout(drnet, drnet_config, lstm, out, args.observe, args.horizon, args.clips, args.seed,
+                            args.fps, args.data, frames=video_frames)
+    print("wrote:\n  " + "\n  ".join(str(p) for p in written))
+    if frames is not None:
         result = standard_file_mse(drnet, lstm, frames, observe=args.observe)
         print(f"{args.standard_file}: {result['clips']} clips, {result['observed']} -> {result['predicted']}; "
               f"per-frame MSE (sum over pixels) {result['mse_sum']:.2f} (copy last frame: {result['copy_last_mse_sum']:.2f})")
@@ -296,6 +469,10 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     from .checkpoint import portable_path
     from .viz import plot_prediction_curves
 
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
+    json_file(str(out))
+    figure = Path(args.figure) if args.figure else out.with_suffix(".png")
+    json_file(str(figure))
     drnet, drnet_config, lstm, _ = _load_pair(args)
     start = time.perf_counter()
     judge = load_judge(args.judge) if drnet_config.data.source == "moving-mnist" else None  # digits: only there
@@ -307,7 +484,6 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     print(format_table(results))
     print("per step (mean over the test clips; whole-frame PSNR in dB and SSIM):")
     print(format_curves(results["curves"]))
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
     print(f"wrote {write_json(results, out)}")
     fig = Figure(figsize=(12, 3.6))
     axes = fig.subplots(1, 2)
@@ -315,9 +491,9 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
                            axes[0])
     plot_prediction_curves(results["curves"], "psnr", axes[1])
     fig.tight_layout()
-    figure = Path(args.figure) if args.figure else out.with_suffix(".png")
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figure, dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=100, format="png")
+    write_bytes(figure, buffer.getvalue())
     print(f"wrote {figure}")
     return 0
 
@@ -369,7 +545,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         config = preset("mnist-lite", steps=args.steps, image_every=10**9, checkpoint_every=10**9)
         print(f"no shipped weights yet: training the mnist-lite preset for {args.steps} steps (about a minute on a laptop CPU)")
-        model = fit(config, out / "run", data_root=args.data).model
+        model = fit(config, out / "run", data_root=args.data, overwrite=True).model  # the demo's own scratch run
     content, pose = preview_frames(config, root=args.data)
     written.append(save_png(reconstruction_figure(model, content, pose), out / "reconstruction.png", scale=2))
     written.append(save_png(swap_figure(model, content, pose), out / "swap.png", scale=2))
@@ -387,19 +563,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m drnet_lite", description=__doc__,
-                                     epilog="datasets (sources): " + _dataset_help(),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m drnet_lite", description=__doc__, epilog="datasets (sources): " + _dataset_help(),
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="pictures of the data, a model's reconstructions and swaps")
-    p.add_argument("--out", default="outputs/demo")
-    p.add_argument("--steps", type=int, default=300, help="training steps when no weights are shipped")
-    p.add_argument("--checkpoint", default=None, help="a DRNet checkpoint of any source (default: assets/mnist-lite.pt "
-                   "when it exists, else train briefly)")
-    p.add_argument("--lstm", default=None, help="a pose LSTM checkpoint trained on --checkpoint (default: the shipped one "
-                   "with the shipped DRNet)")
-    p.add_argument("--horizon", type=int, default=200, help="frames the pose LSTM predicts after 10 observed ones")
+    p.add_argument("--out", default="outputs/demo", type=out_folder)
+    p.add_argument("--steps", type=positive_int, default=300, help="training steps when no weights are shipped")
+    p.add_argument("--checkpoint", default=None, type=existing("checkpoint"),
+                   help="a DRNet checkpoint of any source (default: assets/mnist-lite.pt when it exists, else train briefly)")
+    p.add_argument("--lstm", default=None, type=existing("pose LSTM checkpoint"),
+                   help="a pose LSTM checkpoint trained on --checkpoint (default: the shipped one with the shipped DRNet)")
+    p.add_argument("--horizon", type=positive_int, default=200, help="frames the pose LSTM predicts after 10 observed ones")
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_demo)
 
@@ -408,75 +583,79 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="measure disentanglement of a trained DRNet")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--judge", default=None, help="digit judge weights (default: assets/digit_judge.pt)")
-    p.add_argument("--pairs", type=int, default=500, help="fixed (content, pose) test pairs")
-    p.add_argument("--probe-clips", type=int, default=2000, help="test clips for the leakage probes")
-    p.add_argument("--out", default=None, help="JSON file (default: metrics.json beside the checkpoint)")
+    p.add_argument("--checkpoint", required=True, type=existing("checkpoint"))
+    p.add_argument("--judge", default=None, type=existing("digit judge"), help="digit judge weights (default: assets/digit_judge.pt)")
+    p.add_argument("--pairs", type=positive_int, default=500, help="fixed (content, pose) test pairs")
+    p.add_argument("--probe-clips", type=probe_clips, default=2000, help="test clips for the leakage probes")
+    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: metrics.json beside the checkpoint)")
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="slim copy of a checkpoint for shipping (no optimiser state)")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--checkpoint", required=True, type=existing("checkpoint"))
+    p.add_argument("--out", required=True, type=json_file)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train-lstm", help="train the pose LSTM on a frozen DRNet")
-    p.add_argument("--drnet", default=str(SHIPPED_DRNET), help="DRNet checkpoint (default: the shipped mnist-lite)")
+    p.add_argument("--drnet", default=str(SHIPPED_DRNET), type=existing("DRNet checkpoint"), help="DRNet checkpoint (default: the shipped mnist-lite)")
     p.add_argument("--preset", default=None, help="lstm-lite (Moving MNIST, CPU minutes), lstm-video (video-64) or "
                    "lstm-reference (the paper's settings); default: the one made for the DRNet's source")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--lr-decay", type=float, help="share of the steps at the end over which lr falls linearly to 0")
-    p.add_argument("--hidden-size", type=int)
-    p.add_argument("--num-layers", type=int)
-    p.add_argument("--observed", type=int, help="frames read before predicting")
-    p.add_argument("--predicted", type=int, help="frames predicted while training")
-    p.add_argument("--bank-clips", type=int, help="0: fresh clips every step; N: train on windows of N pre-encoded clips")
+    p.add_argument("--steps", type=positive_int)
+    _add_run_flags(p)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--lr", type=positive_float)
+    p.add_argument("--lr-decay", type=share, help="share of the steps at the end over which lr falls linearly to 0")
+    p.add_argument("--hidden-size", type=positive_int)
+    p.add_argument("--num-layers", type=positive_int)
+    p.add_argument("--observed", type=positive_int, help="frames read before predicting")
+    p.add_argument("--predicted", type=positive_int, help="frames predicted while training")
+    p.add_argument("--bank-clips", type=nonnegative_int, help="0: fresh clips every step; N: train on windows of N pre-encoded clips")
     p.add_argument("--seed", type=int)
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, type=device)
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_train_lstm)
 
     def add_pair(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--checkpoint", default=str(SHIPPED_LSTM), help="pose LSTM checkpoint (default: the shipped one)")
-        p.add_argument("--drnet", default=None, help="its DRNet (default: the one it was trained on, else the shipped one)")
-        p.add_argument("--observe", type=int, default=10, help="observed frames")
+        p.add_argument("--checkpoint", default=str(SHIPPED_LSTM), type=existing("checkpoint"), help="pose LSTM checkpoint (default: the shipped one)")
+        p.add_argument("--drnet", default=None, type=existing("DRNet checkpoint"), help="its DRNet (default: the one it was trained on, else the shipped one)")
+        p.add_argument("--observe", type=positive_int, default=10, help="observed frames")
         p.add_argument("--data", default=None)
 
     p = sub.add_parser("predict", help="roll the pose LSTM out: strip image and GIF")
     add_pair(p)
-    p.add_argument("--horizon", type=int, default=500, help="predicted frames")
-    p.add_argument("--clips", type=int, default=4, help="test clips to roll out")
+    p.add_argument("--horizon", type=positive_int, default=500, help="predicted frames")
+    p.add_argument("--clips", type=positive_int, default=4, help="test clips to roll out")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fps", type=float, default=12.0)
-    p.add_argument("--out", default="outputs/predict")
-    p.add_argument("--video", default=None, metavar="FILE",
+    p.add_argument("--fps", type=fps, default=12.0)
+    p.add_argument("--out", default="outputs/predict", type=out_folder)
+    p.add_argument("--video", default=None, metavar="FILE", type=existing("video file"),
                    help="predict from this video file's frames (read like the DRNet's video source: size, tiles, ...)")
-    p.add_argument("--start", type=int, default=0, help="with --video: the first frame of the clips")
-    p.add_argument("--standard-file", default=None,
+    p.add_argument("--start", type=nonnegative_int, default=0, help="with --video: the first frame of the clips")
+    p.add_argument("--standard-file", default=None, type=existing("standard test file"),
                    help="a file in the standard Moving MNIST test format (mnist_test_seq.npy): report per-frame MSE")
-    p.add_argument("--standard-clips", type=int, default=None, help="use only the first N clips of that file")
+    p.add_argument("--standard-clips", type=positive_int, default=None, help="use only the first N clips of that file")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate-lstm", help="measure future prediction on the fixed test set")
     add_pair(p)
-    p.add_argument("--horizon", type=int, default=50)
-    p.add_argument("--clips", type=int, default=300, help="fixed test clips for the per-step curves")
-    p.add_argument("--long-clips", type=int, default=200, help="fixed test clips for the long-horizon judge")
-    p.add_argument("--long-at", type=int, nargs="+", default=[100, 500], help="rollout frames to judge")
-    p.add_argument("--judge", default=None)
-    p.add_argument("--out", default=None, help="JSON file (default: prediction_metrics.json beside the checkpoint)")
-    p.add_argument("--figure", default=None, help="PNG of the per-step curves (default: the JSON's name with .png)")
+    p.add_argument("--horizon", type=positive_int, default=50)
+    p.add_argument("--clips", type=positive_int, default=300, help="fixed test clips for the per-step curves")
+    p.add_argument("--long-clips", type=positive_int, default=200, help="fixed test clips for the long-horizon judge")
+    p.add_argument("--long-at", type=positive_int, nargs="+", default=[100, 500], help="rollout frames to judge")
+    p.add_argument("--judge", default=None, type=existing("digit judge"))
+    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: prediction_metrics.json beside the checkpoint)")
+    p.add_argument("--figure", default=None, type=json_file, help="PNG of the per-step curves (default: the JSON's name with .png)")
     p.set_defaults(func=cmd_evaluate_lstm)
 
     p = sub.add_parser("train-judge", help="train the digit judge on MNIST")
-    p.add_argument("--out", default="assets/digit_judge.pt")
-    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--out", default="runs/digit-judge/digit_judge.pt", type=json_file,
+                   help="where the new judge goes (default: a run folder; the shipped asset is replaced only with --replace-asset)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--replace-asset", action="store_true",
+                   help=f"also replace the shipped assets/digit_judge.pt, if the new judge reaches {JUDGE_BAR:.0%}")
+    p.add_argument("--epochs", type=positive_int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_train_judge)
@@ -491,16 +670,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from .data.mnist import MNISTChecksumError, MNISTNotFoundError
+    """Run one command. Every error of the package's own kinds, and every file-system error, is reported
+    as one line on stderr with exit status 2 (1 for a judge below its bar, 130 after Ctrl-C)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # a bad flag (already reported on one line), or --help
+        return exc.code if isinstance(exc.code, int) else 2
     from .checkpoint import CheckpointError
-    from .train import TrainingDiverged
+    from .data.mnist import MNISTChecksumError, MNISTDownloadError, MNISTNotFoundError, MNISTUnreadableError
+    from .runs import Interrupted, RunFolderError, TrainingDiverged
 
     try:
         return args.func(args)
-    except (MNISTNotFoundError, MNISTChecksumError, CheckpointError, TrainingDiverged, ValueError, FileNotFoundError) as exc:
+    except (MNISTNotFoundError, MNISTChecksumError, MNISTUnreadableError, MNISTDownloadError, CheckpointError,
+            RunFolderError, TrainingDiverged, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file in the way, a read-only folder, a full disk
+        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"error:{name} {exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+        return 2
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("interrupted; the last checkpoint written is intact", file=sys.stderr)
         return 130

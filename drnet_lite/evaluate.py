@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from . import atomic
 from .data import Clips, MovingMNIST, MovingMNISTConfig
 from .evaluate_frames import fit_probe as _fit_probe, fresh_scene_discriminator  # noqa: F401
 from .judge import DigitJudge, read_digits
@@ -143,9 +143,5 @@ def evaluate(model: DRNet, data_config: MovingMNISTConfig, judge: DigitJudge, ro
 
 
 def write_json(results: dict[str, Any], path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-    return path
+    """Write ``results`` as strict JSON, atomically; NaN or inf raise ``ValueError`` (see :func:`drnet_lite.atomic.write_json`)."""
+    return atomic.write_json(results, path)

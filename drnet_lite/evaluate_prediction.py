@@ -100,6 +100,21 @@ def prediction_curves(drnet: DRNet, lstm: PoseLSTM, data: ClipSource, clips: int
 
 
 @torch.inference_mode()
+def check_standard_clips(drnet: DRNet, clips: torch.Tensor, observe: int) -> None:
+    """Raise ``ValueError`` unless ``clips`` (N, T, C, H, W) fit ``drnet`` and hold ``observe`` + >= 1 frames."""
+    if clips.dim() != 5:
+        raise ValueError(f"clips must be (N, T, C, H, W), got {tuple(clips.shape)}")
+    c, s = drnet.config.channels, drnet.config.image_size
+    if clips.shape[2:] != (c, s, s):
+        raise ValueError(f"clips of {tuple(clips.shape[2:])} frames do not fit this DRNet, which reads ({c}, {s}, {s})")
+    if len(clips) < 1:
+        raise ValueError("the file holds no clips")
+    if observe < 1 or clips.shape[1] - observe < 1:
+        raise ValueError(f"clips of {clips.shape[1]} frames cannot be split into {observe} observed (--observe) "
+                         "and >= 1 predicted")
+
+
+@torch.inference_mode()
 def standard_file_mse(drnet: DRNet, lstm: PoseLSTM, clips: torch.Tensor, observe: int = 10,
                       batch: int = 100) -> dict[str, Any]:
     """Per-frame MSE on clips in the standard test file's layout (see :func:`load_standard_test_set`).
@@ -114,14 +129,9 @@ def standard_file_mse(drnet: DRNet, lstm: PoseLSTM, clips: torch.Tensor, observe
         averaged over clips (the literature's unit); ``mse_per_pixel``: the same
         divided by H x W; plus the copy-last-frame baseline in the same units.
     """
-    if clips.dim() != 5:
-        raise ValueError(f"clips must be (N, T, C, H, W), got {tuple(clips.shape)}")
+    check_standard_clips(drnet, clips, observe)
     c, s = drnet.config.channels, drnet.config.image_size
-    if clips.shape[2:] != (c, s, s):
-        raise ValueError(f"clips of {tuple(clips.shape[2:])} frames do not fit this DRNet, which reads ({c}, {s}, {s})")
     horizon = clips.shape[1] - observe
-    if observe < 1 or horizon < 1:
-        raise ValueError(f"clips of {clips.shape[1]} frames cannot be split into {observe} observed and >= 1 predicted")
     sums = {"lstm": torch.zeros(horizon, dtype=torch.float64), "copy_last": torch.zeros(horizon, dtype=torch.float64)}
     for start in range(0, len(clips), batch):
         part = clips[start:start + batch]

@@ -178,7 +178,7 @@ def _video64() -> TrainConfig:
     the content encoder's feature maps, so the background detail need not pass
     through the vectors. Width 16, content 64, pose 10, batch 32. Content and
     pose frames up to max_step = 10 frames (1 s) apart: people move, the
-    scene does not. alpha 0.1, beta 0.1, constant lr; 1,000 steps (about
+    scene does not. alpha 0.1, beta 0.1, constant lr; 750 steps (about
     0.3 CPU seconds each on one core; see assets/README.md for the measured run).
     """
     from .data.video import VTEST, VideoConfig
@@ -187,7 +187,7 @@ def _video64() -> TrainConfig:
                        seq_len=30, split_by="time", test_fraction=0.2)
     model = DRNetConfig(image_size=64, channels=1, content_dim=64, pose_dim=10, width=16, skip=True,
                         normalize_content=True)
-    return TrainConfig(model=model, data=data, steps=1000, batch_size=32, lr=2e-3, beta1=0.5,
+    return TrainConfig(model=model, data=data, steps=750, batch_size=32, lr=2e-3, beta1=0.5,
                        similarity_weight=0.1, adversarial_weight=0.1, max_step=10,
                        log_every=25, image_every=250, checkpoint_every=250)
 
@@ -396,49 +396,51 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     device = pick_device(config.device)
     run = open_run(out_dir, resume=resume, overwrite=overwrite)
     out, ckpt_path = run.folder, run.checkpoint
+    try:  # the setup: a failure here releases the folder
+        model = build_model(config, device)
+        # channels_last: measured 1.3x faster for the lite preset on a 2-core CPU, and the fast layout on CUDA
+        layout = torch.channels_last if device.type in ("cuda", "cpu") else torch.contiguous_format
+        model = model.to(memory_format=layout)
+        optimizers = Optimizers.create(model, config)
+        data_rng = torch.Generator()
+        data_rng.manual_seed(config.seed)
+        history: list[dict[str, float]] = []
+        step, elapsed = 0, 0.0
+        if resume:
+            payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
+            model.load_state_dict(payload["state"])
+            optimizers.load_state_dict(payload["optimizers"])
+            data_rng.set_state(payload["rng"]["data"])
+            torch.set_rng_state(payload["rng"]["torch"])
+            step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+            run.saved_step = step
 
-    model = build_model(config, device)
-    # channels_last: measured 1.3x faster for the lite preset on a 2-core CPU, and the fast layout on CUDA
-    layout = torch.channels_last if device.type in ("cuda", "cpu") else torch.contiguous_format
-    model = model.to(memory_format=layout)
-    optimizers = Optimizers.create(model, config)
-    data_rng = torch.Generator()
-    data_rng.manual_seed(config.seed)
-    history: list[dict[str, float]] = []
-    step, elapsed = 0, 0.0
-    if resume:
-        payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
-        model.load_state_dict(payload["state"])
-        optimizers.load_state_dict(payload["optimizers"])
-        data_rng.set_state(payload["rng"]["data"])
-        torch.set_rng_state(payload["rng"]["torch"])
-        step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
-        run.saved_step = step
+        if compile_model:
+            for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
+                network.compile()
+        data = make_source(config.data, root=data_root, device=device)
+        try:  # before any work: can the source give frames max_step apart?
+            data.sample(2, seed=0, times=torch.tensor([[0, config.max_step]] * 2))
+        except ValueError as exc:
+            raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
+                             "use a smaller max_step or longer clips (seq_len)") from exc
+        preview = preview_frames(config, root=data_root, device=device) if out is not None else None
+        use_amp = config.amp and device.type == "cuda"
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else None
+        state = LoopState(step, history, elapsed)
 
-    if compile_model:
-        for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
-            network.compile()
-    data = make_source(config.data, root=data_root, device=device)
-    try:  # before any work: can the source give frames max_step apart?
-        data.sample(2, seed=0, times=torch.tensor([[0, config.max_step]] * 2))
-    except ValueError as exc:
-        raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
-                         "use a smaller max_step or longer clips (seq_len)") from exc
-    preview = preview_frames(config, root=data_root, device=device) if out is not None else None
-    use_amp = config.amp and device.type == "cuda"
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else None
+        def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
+            run.save(checkpoint_payload(model, optimizers, config, at_step, data_rng, state.history, state.elapsed),
+                     after=lambda: write_history_csv(state.history, out / "history.csv"))
 
-    def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
-        run.save(checkpoint_payload(model, optimizers, config, at_step, data_rng, state.history, state.elapsed),
-                 after=lambda: write_history_csv(state.history, out / "history.csv"))
-
-    def pictures(at_step: int) -> None:
-        if out is None:
-            return
-        save_png(reconstruction_figure(model, *preview), out / "images" / f"reconstruction_{at_step:06d}.png", scale=2)
-        save_png(swap_figure(model, *preview), out / "images" / f"swap_{at_step:06d}.png", scale=2)
-
-    state = LoopState(step, history, elapsed)
+        def pictures(at_step: int) -> None:
+            if out is None:
+                return
+            save_png(reconstruction_figure(model, *preview), out / "images" / f"reconstruction_{at_step:06d}.png", scale=2)
+            save_png(swap_figure(model, *preview), out / "images" / f"swap_{at_step:06d}.png", scale=2)
+    except BaseException:
+        run.close()
+        raise
 
     def one_step(at: int) -> dict[str, torch.Tensor]:
         times = sample_times(config.batch_size, config.max_step, data_rng)

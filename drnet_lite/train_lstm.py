@@ -149,43 +149,48 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
 
     run = open_run(out_dir, resume=resume, overwrite=overwrite)
     out, ckpt_path = run.folder, run.checkpoint
-    torch.manual_seed(config.seed)
-    lstm = PoseLSTM.for_drnet(drnet, config).to(device)
-    optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-    rng = torch.Generator().manual_seed(config.seed)
-    history: list[dict[str, float]] = []
-    step, elapsed = 0, 0.0
-    if resume:
-        payload = load_for_resume(ckpt_path, "pose_lstm", config, LSTMConfig.from_dict)
-        if payload["drnet"]["fingerprint"] != fingerprint:
-            raise ValueError(f"--resume: {ckpt_path} was trained on another DRNet (fingerprint "
-                             f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
-        lstm.load_state_dict(payload["state"])
-        optimizer.load_state_dict(payload["optimizer"])
-        rng.set_state(payload["rng"]["data"])
-        torch.set_rng_state(payload["rng"]["torch"])
-        step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
-        run.saved_step = step
+    try:  # the setup: a failure here releases the folder
+        torch.manual_seed(config.seed)
+        lstm = PoseLSTM.for_drnet(drnet, config).to(device)
+        optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+        rng = torch.Generator().manual_seed(config.seed)
+        history: list[dict[str, float]] = []
+        step, elapsed = 0, 0.0
+        if resume:
+            payload = load_for_resume(ckpt_path, "pose_lstm", config, LSTMConfig.from_dict)
+            if payload["drnet"]["fingerprint"] != fingerprint:
+                raise ValueError(f"--resume: {ckpt_path} was trained on another DRNet (fingerprint "
+                                 f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
+            lstm.load_state_dict(payload["state"])
+            optimizer.load_state_dict(payload["optimizer"])
+            rng.set_state(payload["rng"]["data"])
+            torch.set_rng_state(payload["rng"]["torch"])
+            step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+            run.saved_step = step
 
-    # the DRNet's own data, train split; clips as long as a training window, or a bank clip
-    data_config = for_split(drnet_config.data, "train", seq_len=config.bank_length if config.bank_clips else config.seq_len)
-    data = make_source(data_config, root=data_root, device=device)
-    bank = None
-    if config.bank_clips:
-        bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)
+        # the DRNet's own data, train split; clips as long as a training window, or a bank clip
+        data_config = for_split(drnet_config.data, "train",
+                                seq_len=config.bank_length if config.bank_clips else config.seq_len)
+        data = make_source(data_config, root=data_root, device=device)
+        bank = None
+        if config.bank_clips:
+            bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)
 
-    def batch() -> tuple[torch.Tensor, torch.Tensor]:
-        if bank is not None:
-            return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
-        frames = data.sample(config.batch_size, generator=rng).frames
-        frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
-        return encode_sequence(drnet, frames, content_time=config.observed - 1)
+        def batch() -> tuple[torch.Tensor, torch.Tensor]:
+            if bank is not None:
+                return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
+            frames = data.sample(config.batch_size, generator=rng).frames
+            frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
+            return encode_sequence(drnet, frames, content_time=config.observed - 1)
 
-    def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
-        run.save(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
-                          state.elapsed), after=lambda: write_history_csv(state.history, out / "history.csv"))
+        state = LoopState(step, history, elapsed)
 
-    state = LoopState(step, history, elapsed)
+        def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
+            run.save(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
+                              state.elapsed), after=lambda: write_history_csv(state.history, out / "history.csv"))
+    except BaseException:
+        run.close()
+        raise
 
     def one_step(at: int) -> dict[str, float]:
         pose, content = batch()

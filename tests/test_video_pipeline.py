@@ -90,8 +90,7 @@ def test_evaluate_and_demo_work_with_a_video_checkpoint(pipeline, capsys):
 
 
 def test_help_names_the_datasets(capsys):
-    with pytest.raises(SystemExit):
-        main(["train", "--help"])
+    assert main(["train", "--help"]) == 0
     text = capsys.readouterr().out
     assert "video-64" in text and "moving-mnist" in text and "video:" in text and "--videos" in text
 
