@@ -120,6 +120,8 @@ LSTM_PRESETS: dict[str, Callable[[], LSTMConfig]] = {"lstm-reference": _referenc
 
 def lstm_preset(name: str, **overrides: Any) -> LSTMConfig:
     """A named LSTM preset with optional overrides (``None`` values ignored)."""
+    from . import train  # noqa: F401  (importing it registers the KTH LSTM presets)
+
     if name not in LSTM_PRESETS:
         raise ValueError(f"unknown LSTM preset {name!r}; choose one of {sorted(LSTM_PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}

@@ -23,7 +23,7 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path, save_checkpoint
 from .course import pick_device
-from .data import MovingMNIST
+from .data import MovingMNIST, make_source
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
 from .train import TrainConfig, TrainingDiverged, learning_rate, load_drnet, write_history_csv
@@ -162,7 +162,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
 
     data_config = dataclasses.replace(drnet_config.data, seq_len=config.seq_len, split="train")
-    data = MovingMNIST(data_config, root=data_root, device=device)
+    data = make_source(data_config, root=data_root, device=device)  # any registered source
     bank = None
     if config.bank_clips:
         bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)

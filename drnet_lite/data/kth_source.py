@@ -224,7 +224,7 @@ def convert_kth(root: str | os.PathLike, image_size: int = 64, progress: bool = 
         report.frames += len(array)
     bar.close()
     report.seconds = time.perf_counter() - start
-    if verbose:
+    if verbose and (report.decoded or report.failed or report.missing):
         print(report.summary())
     return report
 
