@@ -139,7 +139,7 @@ def prediction_curves(drnet: DRNet, lstm: PoseLSTM, data: MovingMNIST, clips: in
         result = rollout(drnet, lstm, observed, horizon)
         predictions = {
             "lstm": result.frames,
-            "oracle": oracle_frames(drnet, result.content, future),
+            "oracle": oracle_frames(drnet, result.content, future, skips=result.skips),
             "copy_last": copy_last_frames(observed, horizon),
         }
         for method, frames in predictions.items():
@@ -169,9 +169,9 @@ def long_horizon_accuracy(drnet: DRNet, lstm: PoseLSTM, data: MovingMNIST, judge
     for start in range(0, clips, batch):
         n = min(batch, clips - start)
         sample = data.sample(n, generator=g, times=times.expand(n, -1))
-        pose, content = encode_sequence(drnet, sample.frames[:, :observe], content_time=-1)
+        pose, content, skips = encode_sequence(drnet, sample.frames[:, :observe], content_time=-1, with_skips=True)
         future = generate_poses(lstm, pose, content, at[-1])
-        frames = decode_poses(drnet, content, future[:, [a - 1 for a in at]])
+        frames = decode_poses(drnet, content, future[:, [a - 1 for a in at]], skips=skips)
         for i, a in enumerate(at):
             frame = frames[:, i]
             found = locate_digits(frame, cfg.num_digits, cfg.digit_size, cfg.channels)

@@ -26,12 +26,14 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, save_checkpoint
+from .atomic import write_text
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
 from .course import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
 from .losses import adversarial_loss, reconstruction_loss, scene_discriminator_loss, shuffled_partner, similarity_loss
 from .models import DRNet, DRNetConfig
+from .runs import DeferredInterrupt, TrainingDiverged, interrupted, open_run
 from .swap import reconstruction_figure, swap_figure
 from .viz import save_png
 
@@ -266,10 +268,6 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
     }
 
 
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
 @dataclass
 class FitResult:
     model: DRNet
@@ -305,9 +303,7 @@ def write_history_csv(history: list[dict[str, float]], path: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
     writer.writeheader()
     writer.writerows(history)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buffer.getvalue())
-    os.replace(tmp, path)
+    write_text(path, buffer.getvalue())
 
 
 def checkpoint_payload(model: DRNet, optimizers: Optimizers, config: TrainConfig, step: int,
@@ -339,7 +335,7 @@ def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
         data_root: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[int, list[dict[str, float]], DRNet], None] | None = None,
-        compile_model: bool = False) -> FitResult:
+        compile_model: bool = False, overwrite: bool = False) -> FitResult:
     """Train DRNet for ``config.steps`` steps in total.
 
     Args:
@@ -347,6 +343,8 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             (None: keep everything in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config); the
             result equals an uninterrupted run on the CPU.
+        overwrite: replace the run already in ``out_dir`` (without it, or
+            ``resume``, a folder holding a run is refused; see :mod:`drnet_lite.runs`).
         data_root: the source's data folder (Moving MNIST: the MNIST folder, default
             ``$DRNET_DATA`` or the cache; video: the decoded-frame cache).
         progress: show a tqdm bar with the losses and C's accuracy.
@@ -358,15 +356,20 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     (1.3x faster for the lite preset on 2 CPU cores); Adam uses its fused
     kernel on CUDA and its foreach kernel on the CPU.
 
+    Ctrl-C stops the run after the step in progress and saves it (then raises
+    :class:`~drnet_lite.runs.Interrupted`).
+
     Raises:
-        TrainingDiverged: a loss became NaN/inf; the last checkpoint is kept.
+        TrainingDiverged: a loss became NaN/inf or exploded, or the weights became
+            non-finite; the last good checkpoint is kept.
+        RunFolderError: ``out_dir`` cannot be used (see :func:`~drnet_lite.runs.open_run`).
     """
     from tqdm.auto import tqdm
 
     config.validate()
     device = pick_device(config.device)
-    out = Path(out_dir) if out_dir is not None else None
-    ckpt_path = out / "checkpoint.pt" if out is not None else None
+    run = open_run(out_dir, resume=resume, overwrite=overwrite)
+    out, ckpt_path = run.folder, run.checkpoint
 
     model = build_model(config, device)
     # channels_last: measured 1.3x faster for the lite preset on a 2-core CPU, and the fast layout on CUDA
@@ -384,6 +387,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
         data_rng.set_state(payload["rng"]["data"])
         torch.set_rng_state(payload["rng"]["torch"])
         step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+        run.saved_step = step
 
     if compile_model:
         for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
@@ -398,10 +402,9 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     use_amp = config.amp and device.type == "cuda"
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else None
 
-    def save(at_step: int) -> None:
-        if ckpt_path is not None:
-            save_checkpoint(checkpoint_payload(model, optimizers, config, at_step, data_rng, history, elapsed), ckpt_path)
-            write_history_csv(history, out / "history.csv")
+    def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
+        run.save(checkpoint_payload(model, optimizers, config, at_step, data_rng, history, elapsed),
+                 after=lambda: write_history_csv(history, out / "history.csv"))
 
     def pictures(at_step: int) -> None:
         if out is None:
@@ -414,6 +417,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     count = 0
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="DRNet", dynamic_ncols=True)
     tick = time.perf_counter()
+    stop = DeferredInterrupt().install()
     try:
         while step < config.steps:
             times = sample_times(config.batch_size, config.max_step, data_rng)
@@ -424,12 +428,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             if layout is torch.channels_last:
                 frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
             losses = train_step(model, optimizers, frames, config, shift, autocast)
-            if not torch.isfinite(losses["total"]) or not torch.isfinite(losses["scene"]):
-                last = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path else "nothing was saved"
-                raise TrainingDiverged(
-                    f"loss became {losses['total'].item()} at step {step + 1}; {last}. "
-                    "Try a lower learning rate (--lr) or smaller loss weights."
-                )
+            run.check_losses(losses, step + 1)
             step += 1
             for key, value in losses.items():
                 sums[key] = sums.get(key, 0.0) + value
@@ -449,7 +448,12 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             if step % config.checkpoint_every == 0 or step == config.steps:
                 save(step)
             bar.update(1)
+            if stop.requested:
+                save(step)
+                raise interrupted(run, step)
     finally:
+        stop.restore()
+        run.close()
         bar.close()
     # hand back the ordinary layout, so the model computes exactly like one rebuilt by load_drnet
     model = model.to(memory_format=torch.contiguous_format).eval()

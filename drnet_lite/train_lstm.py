@@ -21,12 +21,13 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
 from .course import pick_device
 from .data import MovingMNIST, make_source
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
-from .train import TrainConfig, TrainingDiverged, learning_rate, load_drnet, write_history_csv
+from .runs import DeferredInterrupt, interrupted, open_run
+from .train import TrainConfig, learning_rate, load_drnet, write_history_csv
 
 
 def drnet_fingerprint(drnet: DRNet) -> str:
@@ -112,7 +113,8 @@ def _payload(lstm: PoseLSTM, optimizer: torch.optim.Optimizer, config: LSTMConfi
 def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str | os.PathLike | None = None,
              resume: bool = False, data_root: str | os.PathLike | None = None, progress: bool = True,
              drnet_config: TrainConfig | None = None,
-             callback: Callable[[int, list[dict[str, float]], PoseLSTM], None] | None = None) -> LSTMFitResult:
+             callback: Callable[[int, list[dict[str, float]], PoseLSTM], None] | None = None,
+             overwrite: bool = False) -> LSTMFitResult:
     """Train the pose LSTM for ``config.steps`` steps in total on a frozen DRNet.
 
     Args:
@@ -121,9 +123,15 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         out_dir: where ``checkpoint.pt`` and ``history.csv`` go (None: in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config and DRNet).
         data_root: MNIST folder (default: ``$DRNET_DATA`` or the cache).
+        overwrite: replace the run already in ``out_dir`` (see :func:`drnet_lite.runs.open_run`).
+
+    Ctrl-C stops after the step in progress and saves it (then raises
+    :class:`~drnet_lite.runs.Interrupted`).
 
     Raises:
-        TrainingDiverged: the loss became NaN/inf; the last checkpoint is kept.
+        TrainingDiverged: the loss became NaN/inf or exploded, or the weights became
+            non-finite; the last good checkpoint is kept.
+        RunFolderError: ``out_dir`` cannot be used.
     """
     from tqdm.auto import tqdm
 
@@ -142,8 +150,8 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     # channels_last: encoding is most of a step on a CPU, and about 1.9x faster in this layout
     drnet = drnet.to(memory_format=torch.channels_last)
 
-    out = Path(out_dir) if out_dir is not None else None
-    ckpt_path = out / "checkpoint.pt" if out is not None else None
+    run = open_run(out_dir, resume=resume, overwrite=overwrite)
+    out, ckpt_path = run.folder, run.checkpoint
     torch.manual_seed(config.seed)
     lstm = PoseLSTM.for_drnet(drnet, config).to(device)
     optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
@@ -160,6 +168,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         rng.set_state(payload["rng"]["data"])
         torch.set_rng_state(payload["rng"]["torch"])
         step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+        run.saved_step = step
 
     data_config = dataclasses.replace(drnet_config.data, seq_len=config.seq_len, split="train")
     data = make_source(data_config, root=data_root, device=device)  # any registered source
@@ -174,25 +183,22 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
         return encode_sequence(drnet, frames, content_time=config.observed - 1)
 
-    def save(at_step: int) -> None:
-        if ckpt_path is not None:
-            save_checkpoint(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng,
-                                     history, elapsed), ckpt_path)
-            write_history_csv(history, out / "history.csv")
+    def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
+        run.save(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, history, elapsed),
+                 after=lambda: write_history_csv(history, out / "history.csv"))
 
     lstm.train()
     total, count = 0.0, 0
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="pose LSTM", dynamic_ncols=True)
     tick = time.perf_counter()
+    stop = DeferredInterrupt().install()
     try:
         while step < config.steps:
             pose, content = batch()
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, step)
             loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
-            if not torch.isfinite(loss):
-                last = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path else "nothing was saved"
-                raise TrainingDiverged(f"LSTM loss became {loss.item()} at step {step + 1}; {last}. Try a lower --lr.")
+            run.check_losses({"mse": loss.detach()}, step + 1)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -211,7 +217,12 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             if step % config.checkpoint_every == 0 or step == config.steps:
                 save(step)
             bar.update(1)
+            if stop.requested:
+                save(step)
+                raise interrupted(run, step)
     finally:
+        stop.restore()
+        run.close()
         bar.close()
         drnet.to(memory_format=torch.contiguous_format)  # a DRNet passed in gets its usual layout back, even after a crash
     return LSTMFitResult(lstm=lstm.eval(), config=config, history=history, out_dir=out, step=step)
