@@ -11,7 +11,8 @@ step t = 1..20, the mean over the windows of
 
 for three predictors scored by the same code:
 
-* ``lstm``: ``D(h_c, h_hat(t), skips)``, poses from the pose LSTM fed back;
+* ``lstm``: ``D(h_c, h_hat(t), skips)``, poses from the pose LSTM fed back
+  (:func:`drnet_lite.predict.rollout`);
 * ``oracle``: ``D(h_c, E_p(x_t), skips)``, the decoder fed the true future poses;
 * ``copy_last``: the last observed frame.
 
@@ -34,7 +35,7 @@ from .data.kth import ACTIONS
 from .data.kth_source import KTHSource
 from .metrics import psnr, ssim
 from .models import DRNet
-from .predict import PoseLSTM, encode_sequence, generate_poses
+from .predict import PoseLSTM, copy_last_frames, encode_sequence, oracle_frames, rollout
 
 METHODS = ("lstm", "oracle", "copy_last")
 PROTOCOL = ("MCnet protocol: {observed} frames in, {predicted} predicted, {size}x{size} grey, persons {persons}, "
@@ -43,31 +44,16 @@ PROTOCOL = ("MCnet protocol: {observed} frames in, {predicted} predicted, {size}
 
 
 @torch.inference_mode()
-def decode_with_content(drnet: DRNet, content_frame: torch.Tensor, pose: torch.Tensor) -> torch.Tensor:
-    """``D(E_c(x), h_p(t), skips(x))`` for every step: content frames (B, C, H, W), pose (B, T, Dp) -> (B, T, C, H, W).
-
-    The content vector and (for a skip model) the content encoder's feature
-    maps come from ``content_frame``; one decoder pass per step.
-    """
-    content, skips = drnet.encode_content(content_frame)
-    frames = [drnet.decode(content, pose[:, t], skips) for t in range(pose.shape[1])]
-    if not frames:
-        return content_frame.new_zeros(content_frame.shape[0], 0, *content_frame.shape[1:])
-    return torch.stack(frames, dim=1)
-
-
-@torch.inference_mode()
 def predict_window(drnet: DRNet, lstm: PoseLSTM | None, observed: torch.Tensor, future: torch.Tensor) -> dict[str, torch.Tensor]:
     """The three predictions of ``future`` (B, K, C, H, W) from ``observed`` (B, T, C, H, W) (``lstm`` None: no LSTM row)."""
     drnet.eval()
     horizon = future.shape[1]
-    last = observed[:, -1]
-    out = {"copy_last": last[:, None].expand_as(future)}
-    out["oracle"] = decode_with_content(drnet, last, encode_sequence(drnet, future, content_time=0)[0])
+    out = {"copy_last": copy_last_frames(observed, horizon)}
+    _, content, skips = encode_sequence(drnet, observed[:, -1:], content_time=-1, with_skips=True)
+    skips = skips if drnet.config.skip else None
+    out["oracle"] = oracle_frames(drnet, content, future, skips=skips)
     if lstm is not None:
-        lstm.eval()
-        observed_pose, content = encode_sequence(drnet, observed, content_time=-1)
-        out["lstm"] = decode_with_content(drnet, last, generate_poses(lstm, observed_pose, content, horizon))
+        out["lstm"] = rollout(drnet, lstm, observed, horizon).frames
     return out
 
 
@@ -133,7 +119,7 @@ def format_curves(result: dict[str, Any], steps: Sequence[int] = (1, 5, 10, 15, 
 # ---------------------------------------------------------------------------- action probe
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: the probes train on these codes
 def clip_codes(drnet: DRNet, source: KTHSource, clips: int, frames: int, seed: int, batch: int = 64) -> dict[str, torch.Tensor]:
     """Pose and content vectors of ``frames`` consecutive frames of ``clips`` seeded clips, and their actions.
 
