@@ -94,9 +94,10 @@ def protocol_curves(drnet: DRNet, lstm: PoseLSTM | None, source: KTHSource, obse
         if not metrics["psnr"]:
             continue
         curves[method] = {name: [_finite_mean(col) for col in torch.cat(values).T] for name, values in metrics.items()}
-    persons = source.config.kth_split.persons(source.config.split)
+    persons = sorted(set(source.table[rows, 3].tolist()))  # the persons the windows come from
+    shown = f"{persons[0]}-{persons[-1]}" if persons == list(range(persons[0], persons[-1] + 1)) else ", ".join(map(str, persons))
     protocol = PROTOCOL.format(observed=observed, predicted=predicted, size=source.image_size,
-                               persons=f"{min(persons)}-{max(persons)}", windows=len(rows))
+                               persons=shown, windows=len(rows))
     return {"protocol": protocol, "windows": len(rows), "observed": observed, "predicted": predicted,
             "image_size": source.image_size, "curves": curves}
 
