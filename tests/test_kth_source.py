@@ -112,6 +112,8 @@ def test_ranges_are_clamped_and_dropped_in_the_source(root, converted):
 
 
 def test_protocol_windows_follow_mcnet(root, converted):
+    # MCnet's loop on a segment 1-40 (1-based, inclusive) with 10 + 20 frames: range(1, 40 - 30 - 1) = 1..8,
+    # i.e. 8 windows at stride 1: offsets 0..7 into the segment, range(0, 40 - 30 - 2)
     source = KTHSource(KTHConfig(image_size=64, seq_len=4, split="test"), root=root, progress=False, verbose=False)
     rows, starts = source.protocol_windows(observed=4, predicted=8)
     assert len(rows) == len(starts) > 0
@@ -119,10 +121,15 @@ def test_protocol_windows_follow_mcnet(root, converted):
         length = int(source.table[row, 1])
         action = kth.ACTIONS[int(source.table[row, 2])]
         stride = 3 if action in ("running", "jogging") else 20
-        expected = list(range(0, length - 12 - 1, stride))
+        expected = list(range(0, length - 12 - 2, stride))
         assert starts[rows == row].tolist() == expected
+    # by hand: a 20-frame running segment (1-based 1-20) gives MCnet's j = 1, 4 (j < 20 - 12 - 1 = 7)
+    running = [r for r, row in enumerate(source.table.tolist()) if kth.ACTIONS[row[2]] == "running" and row[1] == 20]
+    assert running and starts[rows == running[0]].tolist() == [0, 3]
+    boxing = [r for r, row in enumerate(source.table.tolist()) if kth.ACTIONS[row[2]] == "boxing" and row[1] == 20]
+    assert boxing and starts[rows == boxing[0]].tolist() == [0]
     # every segment that fits a window has its windows
-    fitting = {r for r, (_, n, *_) in enumerate(source.table.tolist()) if n - 13 > 0}
+    fitting = {r for r, (_, n, *_) in enumerate(source.table.tolist()) if n - 14 > 0}
     assert set(rows.tolist()) == fitting
     clips = source.windows(rows, starts, 12)
     assert clips.frames.shape == (len(rows), 12, 1, 64, 64)

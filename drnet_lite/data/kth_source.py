@@ -379,15 +379,16 @@ class KTHSource:
 
         In a segment with 1-based frames ``first..last`` windows start at
         ``first, first + stride, ...`` while ``start < last - (observed + predicted) - 1``
-        (MCnet's loop), i.e. 0-based offsets ``range(0, length - L - 1, stride)``
-        with ``L = observed + predicted``. The source's ``seq_len`` plays no part.
+        (MCnet's loop ``range(first, last - K - T - 1, stride)``), i.e. offsets into the
+        segment ``range(0, length - L - 2, stride)`` with ``L = observed + predicted`` and
+        ``length = last - first + 1``. The source's ``seq_len`` plays no part.
         """
         strides = PROTOCOL_STRIDES if strides is None else strides
         length = observed + predicted
         seg_rows, starts = [], []
         for row, (_, seg_len, action, *_rest) in enumerate(self.table.tolist()):
             step = strides.get(ACTIONS[action], stride)
-            for offset in range(0, seg_len - length - 1, step):
+            for offset in range(0, seg_len - length - 2, step):  # MCnet: start < last - L - 1 (1-based)
                 seg_rows.append(row)
                 starts.append(offset)
         return torch.tensor(seg_rows, dtype=torch.int64), torch.tensor(starts, dtype=torch.int64)
