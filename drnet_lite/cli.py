@@ -30,8 +30,23 @@ SHIPPED_DRNET = REPO_ASSETS / "mnist-lite.pt"
 SHIPPED_LSTM = REPO_ASSETS / "mnist-lite-lstm.pt"
 
 
+def _dataset_help() -> str:
+    from .data import registered_sources
+
+    return "; ".join(f"{name}: {entry.description}" for name, entry in sorted(registered_sources().items()))
+
+
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="mnist-lite", help="mnist-lite (CPU minutes) or mnist-paper (reference)")
+    from .train import PRESETS
+
+    p.add_argument("--preset", default="mnist-lite", choices=sorted(PRESETS),
+                   help="mnist-lite (Moving MNIST, CPU minutes), mnist-paper (Moving MNIST, reference) or "
+                        "video-64 (real video: a skip DRNet on tiles of vtest.avi, or of --videos)")
+    p.add_argument("--videos", nargs="+", metavar="PATH",
+                   help="video files or folders for a video preset (default: Debian opencv-doc's vtest.avi)")
+    p.add_argument("--tiles", type=int, nargs=2, metavar=("ROWS", "COLS"), help="video: cut frames into this grid of scenes")
+    p.add_argument("--frame-step", type=int, help="video: keep every n-th frame")
+    p.add_argument("--seq-len", type=int, help="frames per clip")
     p.add_argument("--steps", type=int, help="total training steps")
     p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv, images/)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -46,7 +61,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width", type=int, help="channels of the first stage (64 in the paper)")
     p.add_argument("--max-step", type=int, help="largest distance in frames between the four frames of a step")
     p.add_argument("--num-digits", type=int)
-    p.add_argument("--channels", choices=["grey", "per-digit"], help="channel mode of the data")
+    p.add_argument("--channels", choices=["grey", "per-digit", "rgb"],
+                   help="channel mode of the data (Moving MNIST: grey or per-digit; video: grey or rgb)")
     p.add_argument("--image-size", type=int)
     p.add_argument("--normalize-content", dest="normalize_content", action="store_true", default=None)
     p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
@@ -54,7 +70,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
     p.add_argument("--data", "--root", dest="data", default=None,
-                   help="data folder: MNIST, or the folder holding KTH/ (default: $DRNET_DATA or the user cache)")
+                   help="the source's folder: Moving MNIST's MNIST folder (default: $DRNET_DATA or the user "
+                   "cache); video: the decoded-frame cache (default: $DRNET_CACHE/video); KTH: the folder holding KTH/")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks (optional, for long GPU runs)")
 
 
@@ -62,7 +79,8 @@ def _train_config(args: argparse.Namespace):
     from .train import preset
 
     keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "pose_dim", "content_dim",
-            "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp"]
+            "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
+            "videos", "tiles", "frame_step", "seq_len"]
     return preset(args.preset, **{k: getattr(args, k) for k in keys})
 
 
@@ -99,20 +117,37 @@ def format_table(results: dict) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, write_json
-    from .judge import load_judge
+    from .evaluate import write_json
+    from .evaluate_frames import evaluate_frames
     from .train import load_drnet
 
     model, config = load_drnet(args.checkpoint)
     start = time.perf_counter()
-    results = evaluate(model, config.data, load_judge(args.judge), root=args.data, pairs=args.pairs,
-                       probe_clips=args.probe_clips)
+    if config.data.source == "moving-mnist":  # the digit judge and exact swap targets
+        from .evaluate import evaluate
+        from .judge import load_judge
+
+        results = evaluate(model, config.data, load_judge(args.judge), root=args.data, pairs=args.pairs,
+                           probe_clips=args.probe_clips)
+    else:  # every source: reconstructions of held-out frames, probes where labels exist
+        results = evaluate_frames(model, config.data, root=args.data, count=args.pairs, probe_clips=args.probe_clips)
     results["checkpoint"] = str(args.checkpoint)
     results["seconds"] = round(time.perf_counter() - start, 1)
     print(format_table(results))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("metrics.json")
     print(f"wrote {write_json(results, out)}")
     return 0
+
+
+def format_curves(curves: dict, steps: int | None = None) -> str:
+    """Per-step PSNR and SSIM of the three predictors, one row per predicted frame."""
+    methods = [m for m in ("lstm", "oracle", "copy_last") if m in curves]
+    metrics = [k for k in ("psnr", "ssim") if k in curves[methods[0]]]
+    horizon = len(curves[methods[0]][metrics[0]])
+    header = "step  " + "  ".join(f"{m + ' ' + k:>15}" for k in metrics for m in methods)
+    rows = [header] + [f"t+{t + 1:<4}" + "".join(f"  {curves[m][k][t]:>15.4f}" for k in metrics for m in methods)
+                       for t in range(min(horizon, steps or horizon))]
+    return "\n".join(rows)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -128,8 +163,14 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _lstm_config(args: argparse.Namespace):
-    from .predict import lstm_preset
+    from .predict import DEFAULT_LSTM_PRESET, lstm_preset
 
+    if args.preset is None:  # the preset made for the DRNet's source
+        from .checkpoint import load_checkpoint
+        from .train import TrainConfig
+
+        source = TrainConfig.from_dict(load_checkpoint(args.drnet, kind="drnet")["config"]).data.source
+        args.preset = DEFAULT_LSTM_PRESET.get(source, "lstm-reference")
     keys = ["steps", "batch_size", "lr", "lr_decay", "hidden_size", "num_layers", "observed", "predicted",
             "bank_clips", "seed", "device"]
     return lstm_preset(args.preset, **{k: getattr(args, k) for k in keys})
@@ -168,25 +209,51 @@ def _load_pair(args: argparse.Namespace):
 STRIP_STEPS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
+def video_file_clips(drnet_config, path: str, length: int, clips: int, start: int = 0, data_root=None) -> torch.Tensor:
+    """Clips (clips, length, C, S, S) of one video file, read the way the DRNet's video source reads its videos
+    (size, colour, crop, tiles, frame step): frames ``start .. start + length - 1`` of evenly spaced tiles."""
+    import dataclasses
+
+    from .data.video import VideoConfig, load_videos
+
+    data = drnet_config.data
+    if not isinstance(data, VideoConfig):
+        data = VideoConfig(image_size=drnet_config.model.image_size,
+                           channels="grey" if drnet_config.model.channels == 1 else "rgb")
+    if drnet_config.model.channels != data.num_channels:
+        raise ValueError(f"the DRNet reads {drnet_config.model.channels}-channel frames; a video gives 1 (grey) or 3 (rgb)")
+    config = dataclasses.replace(data, videos=(str(path),), max_frames=0)
+    _, arrays, _ = load_videos(config, data_root, progress=True, verbose=True)
+    frames = torch.from_numpy(arrays[0].copy())  # (T, tiles, C, S, S) uint8
+    if start < 0 or start + length > len(frames):
+        raise ValueError(f"{path} gives {len(frames)} frames (after frame_step {config.frame_step}); frames {start} to "
+                         f"{start + length - 1} are needed: use a smaller --start, --observe or --horizon")
+    tiles = torch.linspace(0, frames.shape[1] - 1, min(clips, frames.shape[1])).round().long()
+    return frames[start:start + length, tiles].transpose(0, 1).float().div_(255.0)
+
+
 def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: int, clips: int = 4, seed: int = 0,
-                  fps: float = 12.0, data_root=None, prefix: str = "") -> list[Path]:
-    """Roll ``clips`` fixed test clips out and write ``<prefix>strip.png`` and ``<prefix>rollout.gif``."""
+                  fps: float = 12.0, data_root=None, prefix: str = "", frames: torch.Tensor | None = None) -> list[Path]:
+    """Roll ``clips`` fixed test clips of the DRNet's source out (or the given ``frames`` (B, T, C, S, S))
+    and write ``<prefix>strip.png`` and ``<prefix>rollout.gif``."""
     from .evaluate_prediction import fixed_test_data
     from .predict import rollout
     from .viz import prediction_strip, save_gif, save_png
 
     if observe < 1 or horizon < 1:
         raise ValueError(f"--observe and --horizon must be at least 1, got {observe} and {horizon}")
-    data = fixed_test_data(drnet_config.data, observe + horizon, root=data_root)
-    sample = data.sample(clips, seed=seed)
-    observed, future = sample.frames[:, :observe], sample.frames[:, observe:]
+    if frames is None:
+        data = fixed_test_data(drnet_config.data, observe + horizon, root=data_root)
+        frames = data.sample(clips, seed=seed).frames
+    clips = len(frames)
+    observed, future = frames[:, :observe], frames[:, observe:]
     start = time.perf_counter()
     predicted = rollout(drnet, lstm, observed, horizon).frames
     print(f"rolled {clips} clips out for {horizon} frames in {time.perf_counter() - start:.1f} s")
     steps = [k for k in STRIP_STEPS if k <= horizon] or [horizon]
     index = [k - 1 for k in steps]
     written = [save_png(prediction_strip(observed, future[:, index], predicted[:, index]), out / f"{prefix}strip.png", scale=2)]
-    both = torch.stack([sample.frames, torch.cat([observed, predicted], 1)], dim=1).flatten(0, 1)
+    both = torch.stack([frames, torch.cat([observed, predicted], 1)], dim=1).flatten(0, 1)
     written.append(save_gif(both, out / f"{prefix}rollout.gif", fps=fps, ncols=2))
     print(f"{prefix}strip.png: per clip, truth above prediction; the last 3 observed frames, then t+{', t+'.join(map(str, steps))}")
     print(f"{prefix}rollout.gif: per clip, truth (left) and prediction (right)")
@@ -198,8 +265,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     drnet, drnet_config, lstm, _ = _load_pair(args)
     out = Path(args.out)
+    frames = None
+    if args.video:
+        frames = video_file_clips(drnet_config, args.video, args.observe + args.horizon, args.clips, args.start, args.data)
+        print(f"{args.video}: {len(frames)} clip(s) of {frames.shape[1]} frames from frame {args.start}")
     written = write_rollout(drnet, drnet_config, lstm, out, args.observe, args.horizon, args.clips, args.seed,
-                            args.fps, args.data)
+                            args.fps, args.data, frames=frames)
     print("wrote:\n  " + "\n  ".join(str(p) for p in written))
     if args.standard_file:
         from .data import load_standard_test_set
@@ -227,17 +298,21 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
 
     drnet, drnet_config, lstm, _ = _load_pair(args)
     start = time.perf_counter()
-    results = evaluate_prediction(drnet, drnet_config.data, lstm, load_judge(args.judge), root=args.data,
+    judge = load_judge(args.judge) if drnet_config.data.source == "moving-mnist" else None  # digits: only there
+    results = evaluate_prediction(drnet, drnet_config.data, lstm, judge, root=args.data,
                                   clips=args.clips, observe=args.observe, horizon=args.horizon,
                                   long_clips=args.long_clips, long_at=args.long_at)
     results["checkpoint"] = portable_path(args.checkpoint)
     results["seconds"] = round(time.perf_counter() - start, 1)
     print(format_table(results))
+    print("per step (mean over the test clips; whole-frame PSNR in dB and SSIM):")
+    print(format_curves(results["curves"]))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
     print(f"wrote {write_json(results, out)}")
     fig = Figure(figsize=(12, 3.6))
     axes = fig.subplots(1, 2)
-    plot_prediction_curves(results["curves"], "window_ssim", axes[0])
+    plot_prediction_curves(results["curves"], "window_ssim" if "window_ssim" in results["curves"]["lstm"] else "ssim",
+                           axes[0])
     plot_prediction_curves(results["curves"], "psnr", axes[1])
     fig.tight_layout()
     figure = Path(args.figure) if args.figure else out.with_suffix(".png")
@@ -310,7 +385,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .data import MovingMNIST, MovingMNISTConfig
+    from .data import MovingMNIST, MovingMNISTConfig, for_split, make_source
     from .swap import reconstruction_figure, swap_figure
     from .train import fit, load_drnet, preset, preview_frames
     from .viz import frame_grid, save_gif, save_png
@@ -318,16 +393,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for mode in ("grey", "per-digit"):
-        data = MovingMNIST(MovingMNISTConfig(num_digits=2, channels=mode, split="test"), root=args.data)
-        clips = data.sample(8, seed=0)
-        written.append(save_png(frame_grid(clips.frames[:, ::2].reshape(-1, *clips.frames.shape[2:]), ncols=10),
-                                out / f"moving_mnist_{mode}.png", scale=2))
-        written.append(save_gif(clips.frames, out / f"moving_mnist_{mode}.gif", ncols=4))
-
     weights = Path(args.checkpoint) if args.checkpoint else SHIPPED_DRNET
+    model = config = None
     if weights.is_file():
         model, config = load_drnet(weights)
+    if config is None or config.data.source == "moving-mnist":
+        for mode in ("grey", "per-digit"):
+            data = MovingMNIST(MovingMNISTConfig(num_digits=2, channels=mode, split="test"), root=args.data)
+            clips = data.sample(8, seed=0)
+            written.append(save_png(frame_grid(clips.frames[:, ::2].reshape(-1, *clips.frames.shape[2:]), ncols=10),
+                                    out / f"moving_mnist_{mode}.png", scale=2))
+            written.append(save_gif(clips.frames, out / f"moving_mnist_{mode}.gif", ncols=4))
+    else:  # another source: its own test clips
+        clips = make_source(for_split(config.data, "test"), root=args.data).sample(8, seed=0)
+        name = config.data.source
+        written.append(save_png(frame_grid(clips.frames[:, ::2].reshape(-1, *clips.frames.shape[2:]),
+                                           ncols=clips.frames[:, ::2].shape[1]), out / f"{name}_clips.png", scale=2))
+        written.append(save_gif(clips.frames, out / f"{name}_clips.gif", ncols=4))
+
+    if model is not None:
         print(f"using trained weights {weights}")
     else:
         config = preset("mnist-lite", steps=args.steps, image_every=10**9, checkpoint_every=10**9)
@@ -336,11 +420,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     content, pose = preview_frames(config, root=args.data)
     written.append(save_png(reconstruction_figure(model, content, pose), out / "reconstruction.png", scale=2))
     written.append(save_png(swap_figure(model, content, pose), out / "swap.png", scale=2))
-    if weights == SHIPPED_DRNET and SHIPPED_LSTM.is_file():
+    lstm_path = Path(args.lstm) if args.lstm else (SHIPPED_LSTM if weights == SHIPPED_DRNET else None)
+    if lstm_path is not None and lstm_path.is_file():
         from .train_lstm import load_pose_lstm
 
-        lstm, _, _ = load_pose_lstm(SHIPPED_LSTM, model)
-        print(f"using the shipped pose LSTM {SHIPPED_LSTM}")
+        lstm, _, _ = load_pose_lstm(lstm_path, model)
+        print(f"using the pose LSTM {lstm_path}")
         written += write_rollout(model, config, lstm, out, observe=10, horizon=args.horizon, data_root=args.data,
                                  prefix="prediction_")
     print("wrote:\n  " + "\n  ".join(str(p) for p in written))
@@ -350,18 +435,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m drnet_lite", description=__doc__,
+                                     epilog="datasets (sources): " + _dataset_help(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="pictures of the data, a model's reconstructions and swaps")
     p.add_argument("--out", default="outputs/demo")
     p.add_argument("--steps", type=int, default=300, help="training steps when no weights are shipped")
-    p.add_argument("--checkpoint", default=None, help="a DRNet checkpoint (default: assets/mnist-lite.pt when it exists, else train briefly)")
-    p.add_argument("--horizon", type=int, default=200, help="frames the shipped pose LSTM predicts after 10 observed ones")
+    p.add_argument("--checkpoint", default=None, help="a DRNet checkpoint of any source (default: assets/mnist-lite.pt "
+                   "when it exists, else train briefly)")
+    p.add_argument("--lstm", default=None, help="a pose LSTM checkpoint trained on --checkpoint (default: the shipped one "
+                   "with the shipped DRNet)")
+    p.add_argument("--horizon", type=int, default=200, help="frames the pose LSTM predicts after 10 observed ones")
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("train", help="train DRNet")
+    p = sub.add_parser("train", help="train DRNet", epilog="datasets (sources): " + _dataset_help())
     _add_train_flags(p)
     p.set_defaults(func=cmd_train)
 
@@ -381,7 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-lstm", help="train the pose LSTM on a frozen DRNet")
     p.add_argument("--drnet", default=str(SHIPPED_DRNET), help="DRNet checkpoint (default: the shipped mnist-lite)")
-    p.add_argument("--preset", default="lstm-lite", help="lstm-lite (CPU minutes) or lstm-reference (DRNET.md)")
+    p.add_argument("--preset", default=None, help="lstm-lite (Moving MNIST, CPU minutes), lstm-video (video-64) or "
+                   "lstm-reference (the paper's settings); default: the one made for the DRNet's source")
     p.add_argument("--steps", type=int)
     p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -412,6 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--fps", type=float, default=12.0)
     p.add_argument("--out", default="outputs/predict")
+    p.add_argument("--video", default=None, metavar="FILE",
+                   help="predict from this video file's frames (read like the DRNet's video source: size, tiles, ...)")
+    p.add_argument("--start", type=int, default=0, help="with --video: the first frame of the clips")
     p.add_argument("--standard-file", default=None,
                    help="a file in the standard Moving MNIST test format (mnist_test_seq.npy): report per-frame MSE")
     p.add_argument("--standard-clips", type=int, default=None, help="use only the first N clips of that file")

@@ -27,7 +27,7 @@ import dataclasses
 
 from .data.kth_source import KTHConfig
 from .models import DRNetConfig
-from .predict import LSTM_PRESETS, LSTMConfig
+from .predict import DEFAULT_LSTM_PRESET, LSTM_PRESETS, LSTMConfig
 from .train import PRESETS, TrainConfig
 
 
@@ -64,3 +64,4 @@ def kth_lstm_64() -> LSTMConfig:
 
 PRESETS.update({"kth-64": kth_64, "kth-128": kth_128})
 LSTM_PRESETS.update({"kth-64-lstm": kth_lstm_64, "kth-128-lstm": kth_lstm_128})
+DEFAULT_LSTM_PRESET.setdefault("kth", "kth-64-lstm")  # train-lstm without --preset on a KTH DRNet

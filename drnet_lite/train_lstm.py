@@ -1,7 +1,7 @@
 """Training the pose LSTM on a frozen DRNet, and loading it back.
 
 Every step draws fresh clips of ``observed + predicted`` frames from the DRNet's
-own Moving MNIST distribution (train split), encodes them with the frozen
+own clip source (train split; any registered source), encodes them with the frozen
 encoders (eval mode, no gradients), and takes one Adam step on
 :func:`drnet_lite.predict.lstm_loss` of the teacher-forced predictions.
 
@@ -11,10 +11,8 @@ another DRNet.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -23,10 +21,11 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
 from .course import pick_device
-from .data import MovingMNIST, make_source
+from .data import ClipSource, for_split, make_source
+from .loop import LoopState, train_loop
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
-from .runs import DeferredInterrupt, interrupted, open_run
+from .runs import open_run
 from .train import TrainConfig, learning_rate, load_drnet, write_history_csv
 
 
@@ -54,7 +53,7 @@ class PoseBank:
 
     @classmethod
     @torch.no_grad()
-    def build(cls, drnet: DRNet, data: MovingMNIST, clips: int, length: int, seed: int, batch: int = 50,
+    def build(cls, drnet: DRNet, data: ClipSource, clips: int, length: int, seed: int, batch: int = 50,
               progress: bool = False) -> "PoseBank":
         """Encode ``clips`` seeded clips of ``length`` frames (drawn ``batch`` clips at a time)."""
         from tqdm.auto import tqdm
@@ -122,7 +121,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             it is frozen: put in eval mode, its parameters stop requiring gradients.
         out_dir: where ``checkpoint.pt`` and ``history.csv`` go (None: in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config and DRNet).
-        data_root: MNIST folder (default: ``$DRNET_DATA`` or the cache).
+        data_root: the data folder of the DRNet's source (MNIST folder; video: the frame cache).
         overwrite: replace the run already in ``out_dir`` (see :func:`drnet_lite.runs.open_run`).
 
     Ctrl-C stops after the step in progress and saves it (then raises
@@ -133,8 +132,6 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             non-finite; the last good checkpoint is kept.
         RunFolderError: ``out_dir`` cannot be used.
     """
-    from tqdm.auto import tqdm
-
     config.validate()
     device = pick_device(config.device)
     drnet_path = None
@@ -170,8 +167,9 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
         run.saved_step = step
 
-    data_config = dataclasses.replace(drnet_config.data, seq_len=config.seq_len, split="train")
-    data = make_source(data_config, root=data_root, device=device)  # any registered source
+    # the DRNet's own data, train split; clips as long as a training window, or a bank clip
+    data_config = for_split(drnet_config.data, "train", seq_len=config.bank_length if config.bank_clips else config.seq_len)
+    data = make_source(data_config, root=data_root, device=device)
     bank = None
     if config.bank_clips:
         bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)
@@ -184,47 +182,30 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         return encode_sequence(drnet, frames, content_time=config.observed - 1)
 
     def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
-        run.save(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, history, elapsed),
-                 after=lambda: write_history_csv(history, out / "history.csv"))
+        run.save(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
+                          state.elapsed), after=lambda: write_history_csv(state.history, out / "history.csv"))
+
+    state = LoopState(step, history, elapsed)
+
+    def one_step(at: int) -> dict[str, float]:
+        pose, content = batch()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, at)
+        loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
+        run.check_losses({"mse": loss.detach()}, at + 1)  # before the update: a NaN step never reaches the weights
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"mse": loss.item()}
 
     lstm.train()
-    total, count = 0.0, 0
-    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="pose LSTM", dynamic_ncols=True)
-    tick = time.perf_counter()
-    stop = DeferredInterrupt().install()
     try:
-        while step < config.steps:
-            pose, content = batch()
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, step)
-            loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
-            run.check_losses({"mse": loss.detach()}, step + 1)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            total += loss.item()
-            count += 1
-            if step % config.log_every == 0 or step == config.steps:
-                now = time.perf_counter()
-                elapsed += now - tick
-                tick = now
-                history.append({"step": step, "mse": total / count, "time": round(elapsed, 3)})
-                total, count = 0.0, 0
-                bar.set_postfix(mse=f"{history[-1]['mse']:.5f}")
-                if callback is not None:
-                    callback(step, history, lstm)
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                save(step)
-            bar.update(1)
-            if stop.requested:
-                save(step)
-                raise interrupted(run, step)
+        train_loop(run, state, config.steps, one_step, save, config.log_every, config.checkpoint_every,
+                   progress=progress, desc="pose LSTM", postfix=lambda row: dict(mse=f"{row['mse']:.5f}"),
+                   on_log=None if callback is None else (lambda at, rows: callback(at, rows, lstm)))
     finally:
-        stop.restore()
-        run.close()
-        bar.close()
         drnet.to(memory_format=torch.contiguous_format)  # a DRNet passed in gets its usual layout back, even after a crash
+    step, history = state.step, state.history
     return LSTMFitResult(lstm=lstm.eval(), config=config, history=history, out_dir=out, step=step)
 
 
