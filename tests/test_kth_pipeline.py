@@ -81,6 +81,10 @@ def test_kth_end_to_end(tmp_path, monkeypatch, capsys):
                      "--observe", "4", "--horizon", "6", "--probe-clips", "24", "--probe-frames", "4"]) == 0
     saved = json.loads((lstm_run / "kth_metrics.json").read_text())
     assert saved["windows"] == result["windows"] and "action_probe" in saved
+    # the generic commands work on a KTH run as on any source
+    assert cli.main(["evaluate-lstm", "--checkpoint", str(lstm_run / "checkpoint.pt"), "--data", str(root),
+                     "--observe", "4", "--horizon", "6", "--clips", "8"]) == 0
+    assert (lstm_run / "prediction_metrics.json").is_file()
 
 
 def _tiny(config):
