@@ -11,7 +11,6 @@ import hashlib
 import json
 
 import pytest
-import torch
 
 from drnet_lite import cli
 from drnet_lite.data import kth

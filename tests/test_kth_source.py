@@ -6,7 +6,6 @@ video, so the conversion has something to report.
 """
 from __future__ import annotations
 
-import shutil
 import zipfile
 from pathlib import Path
 
