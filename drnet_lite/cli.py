@@ -206,8 +206,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default=None, type=device, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
-    p.add_argument("--data", default=None, help="the source's folder: Moving MNIST's MNIST folder (default: "
-                   "$DRNET_DATA or the user cache); video: the decoded-frame cache (default: $DRNET_CACHE/video)")
+    p.add_argument("--data", "--root", dest="data", default=None,
+                   help="the source's folder: Moving MNIST's MNIST folder (default: $DRNET_DATA or the user "
+                   "cache); video: the decoded-frame cache (default: $DRNET_CACHE/video); KTH: the folder holding KTH/")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks (optional, for long GPU runs)")
 
 
@@ -499,9 +500,56 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
 
 
 def cmd_download(args: argparse.Namespace) -> int:
+    if args.dataset == "kth":
+        return cmd_download_kth(args)
     from .data.mnist import download_mnist
 
     print(f"MNIST is in {download_mnist(args.data)}")
+    return 0
+
+
+def cmd_download_kth(args: argparse.Namespace) -> int:
+    """KTH: the six action zips and 00sequences.txt into ROOT/KTH (resumable), then unpacked."""
+    from .data.kth import MIN_ARCHIVE_BYTES, download_kth, extract_archives
+    from .data.mnist import data_root
+
+    root = data_root(args.data)
+    start = time.perf_counter()
+    min_bytes = MIN_ARCHIVE_BYTES if args.min_archive_mb is None else int(args.min_archive_mb * 2**20)
+    report = download_kth(root, mirror=args.mirror, min_archive_bytes=min_bytes)
+    print(f"KTH files in {report.folder}: {len(report.fetched)} downloaded, {len(report.present)} already there "
+          f"({time.perf_counter() - start:.0f} s)")
+    extracted = extract_archives(root)
+    print(extracted.summary())
+    print(f"next: python -m drnet_lite train --preset kth-64 --root {root} --out runs/kth-64 "
+          "(the first run decodes the videos into the cache once)")
+    return 0 if not extracted.failed else 1
+
+
+def cmd_evaluate_kth(args: argparse.Namespace) -> int:
+    """MCnet's protocol on the KTH test persons (per-step PSNR/SSIM: LSTM, oracle, copy-last) and the action probe."""
+    from .data.kth_source import KTHSource
+    from .data.source import for_split
+    from .evaluate import write_json
+    from .evaluate_kth import action_probe, format_curves, format_probe, protocol_curves
+
+    drnet, drnet_config, lstm, _ = _load_pair(args)
+    if getattr(drnet_config.data, "source", None) != "kth":
+        raise ValueError(f"{args.checkpoint} was trained on the {drnet_config.data.source!r} source, not on KTH")
+    data = drnet_config.data
+    if data.image_size != 128:
+        print(f"note: this DRNet works at {data.image_size}x{data.image_size}; MCnet's protocol is 128x128, so the "
+              "numbers are not comparable with published tables")
+    test = KTHSource(for_split(data, "test", seq_len=1), root=args.data)
+    result = protocol_curves(drnet, lstm, test, observed=args.observe, predicted=args.horizon,
+                             max_windows=args.max_windows, progress=True)
+    print(format_curves(result))
+    train = KTHSource(for_split(data, "train", seq_len=args.probe_frames), root=args.data)
+    probe_test = KTHSource(for_split(data, "test", seq_len=args.probe_frames), root=args.data)
+    probe = action_probe(drnet, train, probe_test, clips=args.probe_clips, frames=args.probe_frames)
+    print(format_probe(probe, "KTH"))
+    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("kth_metrics.json")
+    print(f"wrote {write_json({**result, 'action_probe': probe}, out)}")
     return 0
 
 
@@ -615,6 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default=None, type=device)
     p.add_argument("--data", default=None)
+    p.add_argument("--root", dest="data", default=None, help="the data folder (same as --data; e.g. the one holding KTH/)")
     p.set_defaults(func=cmd_train_lstm)
 
     def add_pair(p: argparse.ArgumentParser) -> None:
@@ -660,9 +709,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_train_judge)
 
-    p = sub.add_parser("download", help="download MNIST (md5-checked)")
-    p.add_argument("--data", default=None)
+    p = sub.add_parser("download", help="download MNIST (md5-checked) or KTH (resumable, checked)")
+    p.add_argument("dataset", nargs="?", choices=["mnist", "kth"], default="mnist")
+    p.add_argument("--data", "--root", dest="data", default=None,
+                   help="data folder (MNIST/ or KTH/ go below it; default: $DRNET_DATA or the user cache)")
+    p.add_argument("--mirror", default=None, help="KTH: base URL of a mirror or local copy (default: the KTH site, "
+                   "then its legacy host)")
+    p.add_argument("--min-archive-mb", type=float, default=None,
+                   help="KTH: smallest plausible archive size in MB (default 20; lower it for a small mirror)")
     p.set_defaults(func=cmd_download)
+
+    p = sub.add_parser("evaluate-kth", help="KTH: MCnet's prediction protocol and the action probe of an LSTM run")
+    add_pair(p)
+    p.add_argument("--root", dest="data", default=None, help="the folder holding KTH/ (same as --data)")
+    p.add_argument("--horizon", type=int, default=20, help="predicted frames (MCnet: 20 after 10 observed)")
+    p.add_argument("--max-windows", type=int, default=None, help="evenly spaced subset of the windows (quick runs)")
+    p.add_argument("--probe-clips", type=int, default=2000)
+    p.add_argument("--probe-frames", type=int, default=10)
+    p.add_argument("--out", default=None, help="JSON file (default: kth_metrics.json beside the checkpoint)")
+    p.set_defaults(func=cmd_evaluate_kth)
 
     p = sub.add_parser("presets", help="print the presets")
     p.set_defaults(func=cmd_presets)
@@ -678,12 +743,13 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     from .checkpoint import CheckpointError
     from .data.mnist import MNISTChecksumError, MNISTDownloadError, MNISTNotFoundError, MNISTUnreadableError
+    from .data.kth import KTHError
     from .runs import Interrupted, RunFolderError, TrainingDiverged
 
     try:
         return args.func(args)
     except (MNISTNotFoundError, MNISTChecksumError, MNISTUnreadableError, MNISTDownloadError, CheckpointError,
-            RunFolderError, TrainingDiverged, ValueError) as exc:
+            KTHError, RunFolderError, TrainingDiverged, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file in the way, a read-only folder, a full disk

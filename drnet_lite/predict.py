@@ -132,6 +132,8 @@ DEFAULT_LSTM_PRESET = {"moving-mnist": "lstm-lite", "video": "lstm-video"}
 
 def lstm_preset(name: str, **overrides: Any) -> LSTMConfig:
     """A named LSTM preset with optional overrides (``None`` values ignored)."""
+    from . import train  # noqa: F401  (importing it registers the KTH LSTM presets)
+
     if name not in LSTM_PRESETS:
         raise ValueError(f"unknown LSTM preset {name!r}; choose one of {sorted(LSTM_PRESETS)}")
     overrides = {k: v for k, v in overrides.items() if v is not None}

@@ -462,3 +462,6 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     # hand back the ordinary layout, so the model computes exactly like one rebuilt by load_drnet
     model = model.to(memory_format=torch.contiguous_format).eval()
     return FitResult(model=model, config=config, history=history, out_dir=out, step=step)
+
+
+from . import presets_kth  # noqa: E402,F401  (registers the kth-64 and kth-128 presets)

@@ -40,8 +40,23 @@ def _video_example(request):
                        split_by="video", test_fraction=0.5), cache
 
 
+@pytest.fixture(scope="module")
+def miniature_kth(tmp_path_factory) -> Path:
+    from drnet_lite.data.kth_mini import write_miniature_kth
+
+    root = tmp_path_factory.mktemp("kth")
+    write_miniature_kth(root / "KTH", persons=(1, 17), actions=("boxing", "walking"), frames=48)
+    return root
+
+
+def _kth_example(request):
+    from drnet_lite.data.kth_source import KTHConfig
+
+    return KTHConfig(image_size=16, seq_len=12, actions=("boxing", "walking")), request.getfixturevalue("miniature_kth")
+
+
 #: source name -> (request -> (a small config, the root it needs))
-CONTRACT_EXAMPLES = {"moving-mnist": _mnist_example, "video": _video_example}
+CONTRACT_EXAMPLES = {"moving-mnist": _mnist_example, "video": _video_example, "kth": _kth_example}
 
 
 def test_every_registered_source_has_a_contract_example():
