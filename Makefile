@@ -10,7 +10,7 @@ OUT ?= outputs/demo
 
 install:
 	@$(PYTHON) -c "import torch" 2>/dev/null || $(PYTHON) -m pip install "$(TORCH)"
-	@$(PYTHON) -c "import drnet_lite, nbval, hypothesis, skimage" 2>/dev/null || $(PYTHON) -m pip install -e ".[dev]"
+	@$(PYTHON) -c "import drnet_lite, nbval, hypothesis, skimage, av" 2>/dev/null || $(PYTHON) -m pip install -e ".[dev]"
 
 demo: install
 	$(PYTHON) -m drnet_lite demo --out $(OUT)

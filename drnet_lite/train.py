@@ -28,7 +28,8 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, save_checkpoint
 from .course import pick_device
-from .data import MovingMNIST, MovingMNISTConfig
+from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
+from .data.source import config_fields
 from .losses import adversarial_loss, reconstruction_loss, scene_discriminator_loss, shuffled_partner, similarity_loss
 from .models import DRNet, DRNetConfig
 from .swap import reconstruction_figure, swap_figure
@@ -39,13 +40,14 @@ from .viz import save_png
 class TrainConfig:
     """A whole training run. ``alpha`` = ``similarity_weight``, ``beta`` = ``adversarial_weight``.
 
-    ``model.image_size`` must equal ``data.image_size`` and ``model.channels``
-    the data's channel count; :func:`preset` and :func:`with_overrides` keep
-    them in step.
+    ``data`` is the config of any registered clip source (Moving MNIST,
+    video, ...; see :mod:`drnet_lite.data.source`). ``model.image_size`` must
+    equal ``data.image_size`` and ``model.channels`` the data's channel count;
+    :func:`preset` and :func:`with_overrides` keep them in step.
     """
 
     model: DRNetConfig = field(default_factory=DRNetConfig)
-    data: MovingMNISTConfig = field(default_factory=MovingMNISTConfig)
+    data: Any = field(default_factory=MovingMNISTConfig)
     steps: int = 10_000
     batch_size: int = 100
     lr: float = 2e-3
@@ -67,7 +69,7 @@ class TrainConfig:
         if self.model.channels != self.data.num_channels:
             raise ValueError(
                 f"model.channels {self.model.channels} != the data's {self.data.num_channels} channel(s) "
-                f"({self.data.channels!r} mode with {self.data.num_digits} digit(s))"
+                f"({self.data.source} source, channels={self.data.channels!r})"
             )
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be at least 2 (shuffled pairs need another clip), got {self.batch_size}")
@@ -92,7 +94,7 @@ class TrainConfig:
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
         d = dict(d)
         model = DRNetConfig(**d.pop("model"))
-        data = MovingMNISTConfig(**d.pop("data"))
+        data = config_from_dict(d.pop("data"))  # no source name: Moving MNIST (older checkpoints)
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(model=model, data=data, **{k: v for k, v in d.items() if k in known})
 
@@ -101,14 +103,15 @@ def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
     """A copy of ``config`` with fields changed by flat name.
 
     Names are looked up in TrainConfig, DRNetConfig (``pose_dim``, ``width``,
-    ...) and MovingMNISTConfig (``num_digits``, ``channels`` = the channel
-    mode, ...). ``image_size`` sets both model and data; the model's channel
-    count follows the data. ``None`` values are ignored.
+    ...) and the data config (for Moving MNIST ``num_digits``, ``channels`` =
+    the channel mode; for video ``videos``, ``tiles``, ...). ``image_size``
+    sets both model and data; the model's channel count follows the data.
+    ``None`` values are ignored.
     """
     overrides = {k: v for k, v in overrides.items() if v is not None}
     top_names = {f.name for f in dataclasses.fields(TrainConfig)} - {"model", "data"}
     model_names = {f.name for f in dataclasses.fields(DRNetConfig)} - {"channels"}
-    data_names = {f.name for f in dataclasses.fields(MovingMNISTConfig)}
+    data_names = config_fields(config.data) - {"source"}
     top, model, data = {}, config.model.to_dict(), config.data.to_dict()
     for key, value in overrides.items():
         if key not in top_names | model_names | data_names:
@@ -119,7 +122,7 @@ def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
             model[key] = value
         if key in data_names:
             data[key] = value
-    data_config = MovingMNISTConfig(**data)
+    data_config = type(config.data)(**data)
     model["channels"] = data_config.num_channels
     return dataclasses.replace(config, model=DRNetConfig(**model), data=data_config, **top)
 
@@ -289,8 +292,8 @@ def build_model(config: TrainConfig, device: torch.device | str = "cpu") -> DRNe
 def preview_frames(config: TrainConfig, count: int = 6, root: str | os.PathLike | None = None,
                    device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """Fixed test-split content and pose frames for periodic pictures (same for every run)."""
-    data = dataclasses.replace(config.data, split="test")
-    clips = MovingMNIST(data, root=root, device=device).sample(2 * count, seed=20171, times=torch.zeros(2 * count, 1, dtype=torch.long))
+    source = make_source(for_split(config.data, "test"), root=root, device=device)
+    clips = source.sample(2 * count, seed=20171, times=torch.zeros(2 * count, 1, dtype=torch.long))
     return clips.frames[:count, 0], clips.frames[count:, 0]
 
 
@@ -344,7 +347,8 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             (None: keep everything in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config); the
             result equals an uninterrupted run on the CPU.
-        data_root: MNIST folder (default: ``$DRNET_DATA`` or the cache).
+        data_root: the source's data folder (Moving MNIST: the MNIST folder, default
+            ``$DRNET_DATA`` or the cache; video: the decoded-frame cache).
         progress: show a tqdm bar with the losses and C's accuracy.
         callback: called as ``callback(step, history, model)`` after each log.
         compile_model: ``torch.compile`` the four networks (optional; pays
@@ -384,7 +388,12 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     if compile_model:
         for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
             network.compile()
-    data = MovingMNIST(config.data, root=data_root, device=device)
+    data = make_source(config.data, root=data_root, device=device)
+    try:  # before any work: can the source give frames max_step apart?
+        data.sample(2, seed=0, times=torch.tensor([[0, config.max_step]] * 2))
+    except ValueError as exc:
+        raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
+                         "use a smaller max_step or longer clips (seq_len)") from exc
     preview = preview_frames(config, root=data_root, device=device) if out is not None else None
     use_amp = config.amp and device.type == "cuda"
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else None

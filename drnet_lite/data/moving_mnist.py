@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from .mnist import load_mnist
+from .source import register_source
 
 CHANNEL_MODES = ("grey", "per-digit")
 
@@ -49,6 +50,8 @@ class MovingMNISTConfig:
             of each axis is drawn separately.
         channels: ``"grey"`` or ``"per-digit"``.
         split: MNIST split the digits come from (``"train"`` or ``"test"``).
+        source: the registered source name (always ``"moving-mnist"``; see
+            :mod:`drnet_lite.data.source`).
     """
 
     image_size: int = 64
@@ -58,6 +61,7 @@ class MovingMNISTConfig:
     speed: tuple[int, int] = (1, 4)
     channels: str = "grey"
     split: str = "train"
+    source: str = "moving-mnist"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "speed", tuple(int(s) for s in self.speed))
@@ -84,6 +88,8 @@ class MovingMNISTConfig:
             raise ValueError(f"channels must be one of {CHANNEL_MODES}, got {self.channels!r}")
         if self.split not in ("train", "test"):
             raise ValueError(f"split must be 'train' or 'test', got {self.split!r}")
+        if self.source != "moving-mnist":
+            raise ValueError(f"a MovingMNISTConfig describes the 'moving-mnist' source, got source={self.source!r}")
 
     @property
     def num_channels(self) -> int:
@@ -239,6 +245,19 @@ class MovingMNIST:
         self.digits = _resize_digits(mnist.images, config.digit_size).to(self.device)
         self.labels = torch.from_numpy(np.array(mnist.labels)).to(self.device)
 
+    @property
+    def image_size(self) -> int:
+        return self.config.image_size
+
+    @property
+    def channels(self) -> int:
+        """Channels per frame (1 grey, ``num_digits`` per-digit)."""
+        return self.config.num_channels
+
+    @property
+    def seq_len(self) -> int:
+        return self.config.seq_len
+
     def __repr__(self) -> str:
         return f"MovingMNIST({self.config}, {len(self.digits)} digits, device={self.device})"
 
@@ -298,6 +317,15 @@ class MovingMNIST:
             times=times.to(self.device),
             digits=digits,
         )
+
+
+def _make_moving_mnist(config: MovingMNISTConfig, root: str | os.PathLike | None = None,
+                       device: str | torch.device = "cpu") -> MovingMNIST:
+    return MovingMNIST(config, root=root, device=device)
+
+
+register_source("moving-mnist", MovingMNISTConfig, _make_moving_mnist,
+                "bouncing MNIST digits with exact ground truth (root: the MNIST folder)")
 
 
 def _index_seed(seed: int, index: int) -> int:
