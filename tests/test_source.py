@@ -40,8 +40,13 @@ def _video_example(request):
                        split_by="video", test_fraction=0.5), cache
 
 
+def _turntable_example(request):
+    from drnet_lite.data.turntable import TurntableConfig
+    return TurntableConfig(image_size=16, channels="rgb", seq_len=12, instances=2), None
+
+
 #: source name -> (request -> (a small config, the root it needs))
-CONTRACT_EXAMPLES = {"moving-mnist": _mnist_example, "video": _video_example}
+CONTRACT_EXAMPLES = {"moving-mnist": _mnist_example, "video": _video_example, "turntable": _turntable_example}
 
 
 def test_every_registered_source_has_a_contract_example():

@@ -98,8 +98,9 @@ def test_ground_truth_follows_the_turntable():
 
 
 def test_exact_targets_agree_with_rendering():
-    tt = Turntable(TurntableConfig(**SMALL))
-    a, b = tt.sample(4, seed=2), tt.sample(4, seed=3)
+    tt = Turntable(TurntableConfig(**{**SMALL, "seq_len": 9}))
+    first = torch.arange(5).expand(4, -1)
+    a, b = tt.sample(4, seed=2, times=first), tt.sample(4, seed=3, times=first)
     target = tt.swap_target(a, b)
     # render the content clip's object under its light at the pose clip's viewpoint, straight from the tracer
     obj = a.object_id[:, None].expand_as(b.azimuth).reshape(-1)
@@ -137,3 +138,16 @@ def test_shading_is_lambertian():
 def test_bad_config_is_named(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         Turntable(TurntableConfig(**{**SMALL, **bad}))
+
+
+def test_disk_cache_is_reused(tmp_path):
+    cfg = TurntableConfig(image_size=16, seq_len=3, instances=2, categories=1, azimuth_steps=4, elevations=(10.0,))
+    first = Turntable(cfg, cache_dir=tmp_path).warm()
+    assert first.cache_file.exists() and not list(tmp_path.glob("*.tmp"))
+    second = Turntable(cfg, cache_dir=tmp_path)
+    assert torch.equal(second._filled, first._filled) and int(first._filled.sum()) == 4  # nothing left to trace
+    assert torch.equal(first.sample(3, seed=0).frames, second.sample(3, seed=0).frames)
+    first.cache_file.write_bytes(b"damaged")
+    with pytest.warns(UserWarning, match="unreadable"):
+        third = Turntable(cfg, cache_dir=tmp_path)
+    assert not bool(third._filled.any())

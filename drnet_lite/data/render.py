@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import torch
 
+RENDER_VERSION = 1  # bump when a change alters pixels (it keys the turntable's G-buffer cache)
 PRIMITIVES = ("sphere", "box", "cylinder", "cone", "torus")
 CAMERA_DISTANCE = 4.0
 FIELD_OF_VIEW = 2 * math.degrees(math.atan(1.25 / CAMERA_DISTANCE))  # the unit sphere (plus a margin) fills the frame
@@ -251,11 +252,12 @@ def trace(shapes: Shapes, azimuth: torch.Tensor, elevation: torch.Tensor, size: 
     local = _local_rays(origin, direction, shapes, frame, active)
     hit = torch.zeros(frame.shape[0], dtype=torch.bool, device=device)
     t_hit = torch.zeros(frame.shape[0], device=device)
+    pixel_cone = 0.5 * 2 * math.tan(math.radians(FIELD_OF_VIEW) / 2) / size / 4  # a quarter of half a pixel, per unit of t
     for _ in range(iterations):
         if active.numel() == 0:
             break
         dist = _march_distance(local, t_a)
-        done_hit = dist < HIT_EPS
+        done_hit = dist < torch.clamp(t_a * pixel_cone, min=HIT_EPS)  # closer than half a pixel's footprint
         hit[active[done_hit]] = True
         t_hit[active[done_hit]] = t_a[done_hit]
         t_a = t_a + dist

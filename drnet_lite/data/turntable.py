@@ -27,12 +27,18 @@ pass, so drawing a training batch costs a gather and a multiply.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import warnings
 from dataclasses import asdict, dataclass, field
+
+from pathlib import Path
 
 import torch
 
-from .render import PRIMITIVES, Shapes, light_direction, rotation_x, shade, trace
+from .source import check_times, generator_for, register_source
+from .render import PRIMITIVES, RENDER_VERSION, Shapes, light_direction, rotation_x, shade, trace
 
 CATEGORIES = ("car", "plane", "figure", "animal", "teapot")
 SLOTS = {"sphere": 2, "box": 3, "cylinder": 4, "cone": 1, "torus": 1}
@@ -327,7 +333,8 @@ class Turntable:
 
     name = "turntable"
 
-    def __init__(self, config: TurntableConfig | None = None, device: str | torch.device = "cpu", **overrides) -> None:
+    def __init__(self, config: TurntableConfig | None = None, device: str | torch.device = "cpu",
+                 cache_dir: str | os.PathLike | None = None, **overrides) -> None:
         config = config or TurntableConfig()
         if overrides:
             config = TurntableConfig(**{**config.to_dict(), **overrides})
@@ -338,7 +345,20 @@ class Turntable:
         self.objects = config.object_ids()
         views = len(self.bank) * config.azimuth_steps * len(config.elevations)
         self._filled = torch.zeros(views, dtype=torch.bool)
-        self._gbuffer: torch.Tensor | None = None  # (views, 3 + albedo channels, S, S) float16, allocated on first use
+        self._gbuffer: torch.Tensor | None = None  # (views, 6, S, S) float16: normal and albedo, allocated on first use
+        self.cache_file = Path(cache_dir) / f"turntable-{self._cache_key()}.pt" if cache_dir is not None else None
+        if self.cache_file is not None and self.cache_file.exists() and config.cache:
+            try:
+                saved = torch.load(self.cache_file, map_location="cpu", weights_only=True)
+                self._filled, self._gbuffer = saved["filled"], saved["gbuffer"].to(self.device)
+            except Exception as exc:  # a damaged cache is traced again, never trusted
+                warnings.warn(f"{self.cache_file}: unreadable turntable cache ({exc}); tracing again")
+
+    def _cache_key(self) -> str:
+        cfg = self.config
+        fields = (RENDER_VERSION, cfg.instances, cfg.categories, cfg.bank_seed, cfg.image_size, cfg.azimuth_steps,
+                  tuple(cfg.elevations))
+        return hashlib.sha1(repr(fields).encode()).hexdigest()[:12]
 
     # -- what a source states ------------------------------------------------------------------------------------------
     @property
@@ -378,14 +398,9 @@ class Turntable:
         """Draw ``batch_size`` clips (all ``seq_len`` frames, or the (B, T') ``times`` given)."""
         if batch_size < 0:
             raise ValueError(f"batch_size must be >= 0, got {batch_size}")
-        if generator is None and seed is not None:
-            generator = torch.Generator().manual_seed(int(seed))
-        params = self.draw(batch_size, generator)
-        if times is None:
-            times = torch.arange(self.config.seq_len).expand(batch_size, -1)
-        elif times.dim() != 2 or times.shape[0] != batch_size:
-            raise ValueError(f"times must be (batch_size, T), got {tuple(times.shape)}")
-        return self.clips(params, times.to(torch.int64).cpu())
+        times = check_times(times, batch_size, self.config.seq_len)
+        params = self.draw(batch_size, generator_for(generator, seed))
+        return self.clips(params, times.cpu())
 
     def clips(self, params: dict[str, torch.Tensor], times: torch.Tensor) -> TurntableClips:
         """Clips of given parameters (from :meth:`draw`) at the (B, T) ``times``: the exact ground truth."""
@@ -450,6 +465,11 @@ class Turntable:
             el = k % len(cfg.elevations)
             az = (k // len(cfg.elevations)) % cfg.azimuth_steps
             self._cached(k // per_object, az, el)
+        if self.cache_file is not None and len(keys):
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_file.with_name(f"{self.cache_file.name}.{os.getpid()}.tmp")
+            torch.save({"filled": self._filled, "gbuffer": self._gbuffer.cpu()}, tmp)
+            os.replace(tmp, self.cache_file)  # atomic: a reader sees the old file or the new one
         return self
 
     # -- the G-buffers -------------------------------------------------------------------------------------------------
@@ -485,3 +505,12 @@ class Turntable:
             self._filled[missing] = True
         g = self._gbuffer[key.to(self.device)].float()
         return g[:, :3], g[:, 3:]
+
+
+def _make(config: TurntableConfig, root=None, device: str | torch.device = "cpu") -> Turntable:
+    """The registered factory: with a ``root`` folder, every view of the split is traced once and kept there."""
+    source = Turntable(config, device=device, cache_dir=root)
+    return source.warm(progress=True) if root is not None else source
+
+
+register_source("turntable", TurntableConfig, _make, "rendered toys turning on a turntable, exact ground truth")
