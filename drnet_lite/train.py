@@ -166,6 +166,21 @@ def _lite() -> TrainConfig:
 PRESETS: dict[str, Callable[[], TrainConfig]] = {"mnist-paper": _paper, "mnist-lite": _lite}
 
 
+def _turntable_lite() -> TrainConfig:
+    from .experiments.turntable import turntable_lite  # the turntable experiment keeps its presets with its code
+
+    return turntable_lite()
+
+
+def _norb() -> TrainConfig:
+    from .experiments.turntable import norb
+
+    return norb()
+
+
+PRESETS.update({"turntable-lite": _turntable_lite, "norb": _norb})
+
+
 def preset(name: str, **overrides: Any) -> TrainConfig:
     """A named preset (``mnist-paper``, ``mnist-lite``) with optional flat overrides."""
     if name not in PRESETS:
