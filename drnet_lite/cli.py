@@ -53,7 +53,9 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
-    p.add_argument("--data", default=None, help="MNIST folder (default: $DRNET_DATA or the user cache)")
+    p.add_argument("--data", "--root", dest="data", default=None,
+                   help="data folder: MNIST (default: $DRNET_DATA or the user cache), the small NORB files, "
+                        "or where the turntable keeps its traced views")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks (optional, for long GPU runs)")
 
 
@@ -104,6 +106,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model, config = load_drnet(args.checkpoint)
     start = time.perf_counter()
+    if getattr(config.data, "source", None) == "turntable":  # the turntable's own table (probes, exact swaps)
+        from .experiments.turntable import evaluate_turntable, format_table as turntable_table
+
+        results = evaluate_turntable(model, config, root=args.data)
+        results["checkpoint"] = str(args.checkpoint)
+        results["seconds"] = round(time.perf_counter() - start, 1)
+        print(turntable_table(results))
+        out = Path(args.out) if args.out else Path(args.checkpoint).with_name("metrics.json")
+        print(f"wrote {write_json(results, out)}")
+        return 0
     results = evaluate(model, config.data, load_judge(args.judge), root=args.data, pairs=args.pairs,
                        probe_clips=args.probe_clips)
     results["checkpoint"] = str(args.checkpoint)
@@ -249,6 +261,11 @@ def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     from .data.mnist import download_mnist
 
+    if args.dataset == "norb":
+        from .data.norb import download_norb
+
+        print(f"small NORB is in {download_norb(args.data)}")
+        return 0
     print(f"MNIST is in {download_mnist(args.data)}")
     return 0
 
@@ -386,8 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_train_judge)
 
-    p = sub.add_parser("download", help="download MNIST (md5-checked)")
-    p.add_argument("--data", default=None)
+    p = sub.add_parser("download", help="download MNIST (md5-checked) or small NORB")
+    p.add_argument("dataset", nargs="?", default="mnist", choices=["mnist", "norb"])
+    p.add_argument("--data", "--root", dest="data", default=None, help="folder to download into")
     p.set_defaults(func=cmd_download)
 
     p = sub.add_parser("presets", help="print the presets")
