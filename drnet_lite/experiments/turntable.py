@@ -20,9 +20,7 @@ swapped frame shows.
 """
 from __future__ import annotations
 
-import dataclasses
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +32,9 @@ from ..evaluate import _fit_probe
 from ..metrics import psnr, ssim
 from ..models import DRNet, DRNetConfig
 from ..train import TrainConfig
+
+if TYPE_CHECKING:
+    import numpy as np
 
 TEST_SEED = 14_000
 
@@ -98,13 +99,21 @@ def probe_table(model: DRNet, data: TurntableConfig, count: int = 1500, root: An
     unseen = make_source(for_split(data, "test"), root=root)
     a = encode(model, seen, count, TEST_SEED)
     b = encode(model, unseen, count, TEST_SEED + 1)
+    return probe_codes(a, b, seen.objects, data.categories, epochs)
+
+
+def probe_codes(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], objects: torch.Tensor, categories: int,
+                epochs: int = 300) -> dict[str, float]:
+    """The probes of :func:`probe_table` on codes from :func:`encode`: ``a`` of the seen toys ``objects``
+    (identity, azimuth and elevation: fit on its first half, scored on the second; category: fit on all of
+    ``a``), ``b`` of the unseen toys (category scored there)."""
+    count = len(a["object"])
     half = count // 2
-    # object ids as classes 0..n-1 of the seen toys
-    ids = {int(o): i for i, o in enumerate(seen.objects)}
+    ids = {int(o): i for i, o in enumerate(objects)}
     label = torch.tensor([ids[int(o)] for o in a["object"]])
     out: dict[str, float] = {
         "chance_identity": float(torch.bincount(label[half:]).max()) / (count - half),
-        "chance_category": float(torch.bincount(b["category"]).max()) / count,
+        "chance_category": float(torch.bincount(b["category"]).max()) / len(b["category"]),
     }
     for code in ("content", "pose"):
         for probe, hidden in (("linear", None), ("mlp", 128)):
@@ -112,7 +121,7 @@ def probe_table(model: DRNet, data: TurntableConfig, count: int = 1500, root: An
             out[f"{code}_identity_{probe}"] = _fit_probe(x[:half], label[:half], x[half:], label[half:],
                                                          len(ids), hidden, epochs)
             out[f"{code}_category_{probe}"] = _fit_probe(x, a["category"], b[code], b["category"],
-                                                         data.categories, hidden, epochs)
+                                                         categories, hidden, epochs)
             for target in ("azimuth", "elevation"):
                 y = a[target]
                 out[f"{code}_{target}_{probe}"] = _fit_probe(x[:half], y[:half], x[half:], y[half:], None, hidden, epochs)
@@ -229,3 +238,30 @@ def format_table(results: dict[str, Any]) -> str:
                          f"({100 * s.get('classifier_on_targets', float('nan')):.0f}% of exact targets, "
                          f"chance {100 * s.get('classifier_chance', float('nan')):.0f}%)")
     return "\n".join(lines)
+
+
+@torch.no_grad()
+def swap_frames(model: DRNet, source: Turntable, content_object: int, azimuth_index: int, pose_object: int = 0,
+                elevation_index: int = 0, light: tuple[float, float] = (30.0, 30.0),
+                content_azimuth_index: int = 0) -> torch.Tensor:
+    """The four frames of one swap (4, C, S, S): the content frame (toy ``content_object`` of the source's
+    objects, at ``content_azimuth_index``), the pose frame (toy ``pose_object`` at ``azimuth_index``),
+    the swap ``D(E_c(content), E_p(pose))``, and the exact target (the content toy at the pose frame's view)."""
+    n = len(source.objects)
+    if not (0 <= content_object < n and 0 <= pose_object < n):
+        raise ValueError(f"objects are numbered 0..{n - 1} in this source, got {content_object} and {pose_object}")
+    obj = source.objects[torch.tensor([content_object, pose_object, content_object])]
+    az = torch.tensor([content_azimuth_index, azimuth_index, azimuth_index]) % source.config.azimuth_steps
+    el = torch.full((3,), int(elevation_index))
+    frames = source.frames(obj, az, el, torch.tensor([light] * 3))
+    model.eval()
+    h_c, skips = model.encode_content(frames[:1])
+    swapped = model.decode(h_c, model.encode_pose(frames[1:2]), skips).clamp(0, 1)
+    return torch.cat([frames[:2], swapped, frames[2:]])
+
+
+def swap_panel(model: DRNet, source: Turntable, content_object: int, azimuth_index: int, **kwargs) -> "np.ndarray":
+    """:func:`swap_frames` as one picture (content | pose | swap | exact target), for the sliders of notebook 10."""
+    from ..viz import frame_grid
+
+    return frame_grid(swap_frames(model, source, content_object, azimuth_index, **kwargs)[None].cpu())
