@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
     out = Path(args.out)
+    classifiers: dict = {}  # the object classifiers depend on the data only: trained once, shared by the runs
     for name in args.only:
         pose_dim, beta = VARIANTS[name]
         run = out / name
@@ -42,7 +43,9 @@ def main() -> None:
         wall, cpu = time.perf_counter(), cpu_seconds()
         result = fit(config, out_dir=run, data_root=args.cache, progress=False, resume=(run / "checkpoint.pt").exists())
         train_wall, train_cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-        metrics = evaluate_turntable(result.model, config, root=args.cache)
+        start = time.perf_counter()
+        metrics = evaluate_turntable(result.model, config, root=args.cache, classifiers=classifiers)
+        metrics["timing_eval_s"] = round(time.perf_counter() - start, 1)
         metrics["timing"] = {"train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
                              "threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0)}
         (run / "metrics.json").write_text(json.dumps(metrics, indent=2))

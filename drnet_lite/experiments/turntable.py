@@ -202,8 +202,13 @@ def swap_scores(model: DRNet, source: Turntable, pairs: int = 256, seed: int = T
 
 
 def evaluate_turntable(model: DRNet, config: TrainConfig, root: Any = None, probe_count: int = 1500,
-                       pairs: int = 256, classifier_steps: int = 400, quick: bool = False) -> dict[str, Any]:
-    """The whole table for one trained model: probes, swap scores on seen and unseen toys."""
+                       pairs: int = 256, classifier_steps: int = 400, quick: bool = False,
+                       classifiers: dict[str, ObjectClassifier] | None = None) -> dict[str, Any]:
+    """The whole table for one trained model: probes, swap scores on seen and unseen toys.
+
+    ``classifiers`` (by split) are trained here when not given, and stored into it when it is a dict,
+    so runs on the same data can share them.
+    """
     if quick:
         probe_count, pairs, classifier_steps = 200, 32, 20
     data = config.data
@@ -211,7 +216,12 @@ def evaluate_turntable(model: DRNet, config: TrainConfig, root: Any = None, prob
                                                      epochs=60 if quick else 300)}
     for split in ("train", "test"):
         source = make_source(for_split(data, split), root=root)
-        classifier = train_object_classifier(source, steps=classifier_steps)
+        if classifiers is not None and split in classifiers:
+            classifier = classifiers[split]
+        else:
+            classifier = train_object_classifier(source, steps=classifier_steps)
+            if classifiers is not None:
+                classifiers[split] = classifier
         results[f"swaps_{split}_toys"] = swap_scores(model, source, pairs=pairs, classifier=classifier)
     results["config"] = {"pose_dim": config.model.pose_dim, "adversarial_weight": config.adversarial_weight,
                          "similarity_weight": config.similarity_weight, "steps": config.steps}
