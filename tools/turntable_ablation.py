@@ -2,7 +2,7 @@
 
 Run (each training under nice, one after another):
     python tools/turntable_ablation.py --out runs/turntable-ablation --steps 1500 --cache runs/turntable-cache
-Prints the probe table of every run and writes ``RUN/metrics.json`` per run and ``table.md`` for all.
+Prints the probe table of every run and writes ``RUN/metrics.json`` per run and ``ablation.json`` for all.
 """
 from __future__ import annotations
 
@@ -52,6 +52,12 @@ def main() -> None:
         print(f"== {name}: pose_dim {pose_dim}, adversarial_weight {beta}, {config.steps} steps, "
               f"{train_wall:.0f} s wall, {train_cpu:.0f} CPU s", flush=True)
         print(format_table(metrics), flush=True)
+    runs = {name: json.loads((out / name / "metrics.json").read_text()) for name in VARIANTS
+            if (out / name / "metrics.json").exists()}
+    (out / "ablation.json").write_text(json.dumps({"command": "python tools/turntable_ablation.py " +
+                                                   " ".join(f"--{k} {v}" for k, v in vars(args).items()
+                                                            if v is not None and k != "only"),
+                                                   "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":

@@ -460,7 +460,7 @@ class Turntable:
         per_object = cfg.azimuth_steps * len(cfg.elevations)
         keys = (self.objects[:, None] * per_object + torch.arange(per_object)).reshape(-1)
         keys = keys[~self._filled[keys]]
-        for i in tqdm(range(0, len(keys), chunk), disable=not progress, desc="turntable views"):
+        for i in tqdm(range(0, len(keys), chunk), disable=not progress or not len(keys), desc="turntable views"):
             k = keys[i:i + chunk]
             el = k % len(cfg.elevations)
             az = (k // len(cfg.elevations)) % cfg.azimuth_steps

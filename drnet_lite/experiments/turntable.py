@@ -52,7 +52,7 @@ def turntable_lite() -> TrainConfig:
     data = TurntableConfig(image_size=32, channels="grey", seq_len=18, instances=6, azimuth_steps=18, speed=(1, 1),
                            elevations=(10.0, 35.0))
     model = DRNetConfig(image_size=32, channels=1, content_dim=64, pose_dim=10, width=16, normalize_content=True)
-    return TrainConfig(model=model, data=data, steps=1500, batch_size=32, lr=2e-3, beta1=0.5,
+    return TrainConfig(model=model, data=data, steps=500, batch_size=32, lr=2e-3, beta1=0.5,
                        similarity_weight=0.01, adversarial_weight=0.1, max_step=8,
                        log_every=25, image_every=250, checkpoint_every=250)
 
