@@ -208,7 +208,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
     p.add_argument("--data", "--root", dest="data", default=None,
                    help="the source's folder: Moving MNIST's MNIST folder (default: $DRNET_DATA or the user "
-                   "cache); video: the decoded-frame cache (default: $DRNET_CACHE/video); KTH: the folder holding KTH/")
+                   "cache); video: the decoded-frame cache (default: $DRNET_CACHE/video); KTH: the folder holding KTH/; "
+                   "small NORB: its six files; turntable: where it keeps its traced views")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks (optional, for long GPU runs)")
 
 
@@ -288,6 +289,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     json_file(str(out))
     model, config = load_drnet(args.checkpoint)
     start = time.perf_counter()
+    if getattr(config.data, "source", None) == "turntable":  # the turntable's own table (probes, exact swaps)
+        from .experiments.turntable import evaluate_turntable, format_table as turntable_table
+
+        results = evaluate_turntable(model, config, root=args.data)
+        results["checkpoint"] = str(args.checkpoint)
+        results["seconds"] = round(time.perf_counter() - start, 1)
+        print(turntable_table(results))
+        print(f"wrote {write_json(results, out)}")
+        return 0
     if config.data.source == "moving-mnist":  # the digit judge and exact swap targets
         from .evaluate import evaluate
         from .judge import load_judge
@@ -504,6 +514,11 @@ def cmd_download(args: argparse.Namespace) -> int:
         return cmd_download_kth(args)
     from .data.mnist import download_mnist
 
+    if args.dataset == "norb":
+        from .data.norb import download_norb
+
+        print(f"small NORB is in {download_norb(args.data)}")
+        return 0
     print(f"MNIST is in {download_mnist(args.data)}")
     return 0
 
@@ -709,10 +724,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None)
     p.set_defaults(func=cmd_train_judge)
 
-    p = sub.add_parser("download", help="download MNIST (md5-checked) or KTH (resumable, checked)")
-    p.add_argument("dataset", nargs="?", choices=["mnist", "kth"], default="mnist")
+    p = sub.add_parser("download", help="download MNIST (md5-checked), KTH (resumable, checked) or small NORB")
+    p.add_argument("dataset", nargs="?", choices=["mnist", "kth", "norb"], default="mnist")
     p.add_argument("--data", "--root", dest="data", default=None,
-                   help="data folder (MNIST/ or KTH/ go below it; default: $DRNET_DATA or the user cache)")
+                   help="data folder (MNIST/, KTH/ or small NORB go below it; default: $DRNET_DATA or the user cache)")
     p.add_argument("--mirror", default=None, help="KTH: base URL of a mirror or local copy (default: the KTH site, "
                    "then its legacy host)")
     p.add_argument("--min-archive-mb", type=float, default=None,

@@ -195,6 +195,21 @@ def _video64() -> TrainConfig:
 PRESETS: dict[str, Callable[[], TrainConfig]] = {"mnist-paper": _paper, "mnist-lite": _lite, "video-64": _video64}
 
 
+def _turntable_lite() -> TrainConfig:
+    from .experiments.turntable import turntable_lite  # the turntable experiment keeps its presets with its code
+
+    return turntable_lite()
+
+
+def _norb() -> TrainConfig:
+    from .experiments.turntable import norb
+
+    return norb()
+
+
+PRESETS.update({"turntable-lite": _turntable_lite, "norb": _norb})
+
+
 def preset(name: str, **overrides: Any) -> TrainConfig:
     """A named preset (``mnist-paper``, ``mnist-lite``: Moving MNIST; ``video-64``: real video) with optional
     flat overrides."""

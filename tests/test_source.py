@@ -55,8 +55,21 @@ def _kth_example(request):
     return KTHConfig(image_size=16, seq_len=12, actions=("boxing", "walking")), request.getfixturevalue("miniature_kth")
 
 
+
+def _turntable_example(request):
+    from drnet_lite.data.turntable import TurntableConfig
+    return TurntableConfig(image_size=16, channels="rgb", seq_len=12, instances=2), None
+
+
+def _norb_example(request):
+    from drnet_lite.data.norb import NORBConfig, write_synthetic_norb
+    root = write_synthetic_norb(request.getfixturevalue("tmp_path") / "norb", elevations=1, lightings=1, size=32)
+    return NORBConfig(image_size=16, seq_len=12), root
+
+
 #: source name -> (request -> (a small config, the root it needs))
-CONTRACT_EXAMPLES = {"moving-mnist": _mnist_example, "video": _video_example, "kth": _kth_example}
+CONTRACT_EXAMPLES = {"moving-mnist": _mnist_example, "video": _video_example, "kth": _kth_example,
+                     "turntable": _turntable_example, "norb": _norb_example}
 
 
 def test_every_registered_source_has_a_contract_example():

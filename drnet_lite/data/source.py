@@ -105,7 +105,7 @@ def register_source(name: str, config_class: type, factory: Callable[..., ClipSo
 
 
 def _load_builtin() -> None:
-    from . import kth_source, moving_mnist, video  # noqa: F401  (each registers itself)
+    from . import kth_source, moving_mnist, norb, turntable, video  # noqa: F401  (each registers itself)
 
 
 def registered_sources() -> dict[str, SourceEntry]:
