@@ -60,6 +60,9 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_locati
         raise CheckpointError(f"{path} is not a drnet_lite checkpoint (format {FORMAT!r} expected)")
     if kind is not None and payload.get("kind") != kind:
         raise CheckpointError(f"{path} holds a {payload.get('kind')!r} checkpoint, expected {kind!r}")
+    if payload.get("storage") == "float16":  # shipped at half size (export --half): computed with in float32
+        payload["state"] = {k: v.float() if v.dtype == torch.float16 else v for k, v in payload["state"].items()}
+        del payload["storage"]
     return payload
 
 
@@ -67,11 +70,19 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_locati
 RESUME_ONLY = ("optimizers", "optimizer", "rng")
 
 
-def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, half: bool = False) -> Path:
     """Write a slim copy of a training checkpoint for shipping: everything but the optimiser
-    and RNG state (config, weights, step, history, training time), so it can be used, not resumed."""
+    and RNG state (config, weights, step, history, training time), so it can be used, not resumed.
+
+    ``half``: store the float32 weights as float16 (half the file); :func:`load_checkpoint`
+    turns them back into float32, so a loaded model computes in float32 with rounded weights
+    (measure its numbers on the loaded file).
+    """
     payload = load_checkpoint(checkpoint)
     slim = {k: v for k, v in payload.items() if k not in RESUME_ONLY and k != "format"}
+    if half:
+        slim["state"] = {k: v.half() if v.dtype == torch.float32 else v for k, v in slim["state"].items()}
+        slim["storage"] = "float16"
     return save_checkpoint(slim, out)
 
 

@@ -119,7 +119,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .train import load_drnet
     from .train_lstm import load_pose_lstm
 
-    out = export_weights(args.checkpoint, args.out)
+    out = export_weights(args.checkpoint, args.out, half=args.half)
     kind = load_checkpoint(out)["kind"]
     load_drnet(out) if kind == "drnet" else load_pose_lstm(out)  # check it loads
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB: {kind} weights and config, no optimiser state)")
@@ -329,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="slim copy of a checkpoint for shipping (no optimiser state)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--half", action="store_true", help="store the weights as float16 (half the size; loaded as float32)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train-lstm", help="train the pose LSTM on a frozen DRNet")

@@ -141,6 +141,21 @@ def test_export_keeps_the_model_and_drops_the_optimiser(tmp_path, mnist_root):
     assert (tmp_path / "slim.pt").stat().st_size < result.checkpoint.stat().st_size / 2
 
 
+def test_half_export_loads_as_float32_with_rounded_weights(tmp_path, mnist_root):
+    result = fit(tiny(steps=3), tmp_path / "run", data_root=mnist_root, progress=False)
+    full, half = tmp_path / "full.pt", tmp_path / "half.pt"
+    assert cli_main(["export", "--checkpoint", str(result.checkpoint), "--out", str(full)]) == 0
+    assert cli_main(["export", "--checkpoint", str(result.checkpoint), "--out", str(half), "--half"]) == 0
+    stored = torch.load(half, weights_only=True)
+    assert stored["storage"] == "float16" and all(v.dtype != torch.float32 for v in stored["state"].values())
+    model, _ = load_drnet(half)
+    reference = load_drnet(full)[0].state_dict()
+    for key, value in model.state_dict().items():
+        assert value.dtype == reference[key].dtype, key
+        assert torch.equal(value, reference[key].half().to(value.dtype) if value.is_floating_point() else reference[key]), key
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, mnist_root, damage):
     result = fit(tiny(steps=3), tmp_path / "run", data_root=mnist_root, progress=False)
