@@ -28,6 +28,7 @@ from .assets import REPO_ASSETS
 
 SHIPPED_DRNET = REPO_ASSETS / "mnist-lite.pt"
 SHIPPED_LSTM = REPO_ASSETS / "mnist-lite-lstm.pt"
+SHIPPED_DRNET2 = REPO_ASSETS / "mnist2-lite.pt"
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
@@ -199,6 +200,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = write_rollout(drnet, drnet_config, lstm, out, args.observe, args.horizon, args.clips, args.seed,
                             args.fps, args.data)
+    if not args.checkpoint and SHIPPED_DRNET2.is_file():  # the two-digit model too, on its own kind of frames
+        model2, config2 = load_drnet(SHIPPED_DRNET2)
+        print(f"using trained weights {SHIPPED_DRNET2}")
+        content, pose = preview_frames(config2, root=args.data)
+        written.append(save_png(reconstruction_figure(model2, content, pose), out / "reconstruction_two_digits.png", scale=2))
+        written.append(save_png(swap_figure(model2, content, pose), out / "swap_two_digits.png", scale=2))
     print("wrote:\n  " + "\n  ".join(str(p) for p in written))
     if args.standard_file:
         from .data import load_standard_test_set
@@ -295,6 +302,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"using the shipped pose LSTM {SHIPPED_LSTM}")
         written += write_rollout(model, config, lstm, out, observe=10, horizon=args.horizon, data_root=args.data,
                                  prefix="prediction_")
+    if not args.checkpoint and SHIPPED_DRNET2.is_file():  # the two-digit model too, on its own kind of frames
+        model2, config2 = load_drnet(SHIPPED_DRNET2)
+        print(f"using trained weights {SHIPPED_DRNET2}")
+        content, pose = preview_frames(config2, root=args.data)
+        written.append(save_png(reconstruction_figure(model2, content, pose), out / "reconstruction_two_digits.png", scale=2))
+        written.append(save_png(swap_figure(model2, content, pose), out / "swap_two_digits.png", scale=2))
     print("wrote:\n  " + "\n  ".join(str(p) for p in written))
     print("swap.png: top row = pose frames, left column = content frames, cell = that content in that pose")
     return 0
