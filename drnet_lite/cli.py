@@ -32,7 +32,7 @@ SHIPPED_DRNET2 = REPO_ASSETS / "mnist2-lite.pt"
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="mnist-lite", help="mnist-lite (CPU minutes) or mnist-paper (reference)")
+    p.add_argument("--preset", default="mnist-lite", help="mnist-lite (CPU minutes), mnist2-lite (two digits, per-digit channels) or mnist-paper (reference)")
     p.add_argument("--steps", type=int, help="total training steps")
     p.add_argument("--out", default=None, help="run folder (checkpoint.pt, history.csv, images/)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")

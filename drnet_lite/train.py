@@ -171,7 +171,7 @@ PRESETS: dict[str, Callable[[], TrainConfig]] = {"mnist-paper": _paper, "mnist-l
 
 
 def preset(name: str, **overrides: Any) -> TrainConfig:
-    """A named preset (``mnist-paper``, ``mnist-lite``) with optional flat overrides."""
+    """A named preset (``mnist-paper``, ``mnist-lite``, ``mnist2-lite``) with optional flat overrides."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return with_overrides(PRESETS[name](), **overrides)
