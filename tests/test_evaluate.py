@@ -63,3 +63,20 @@ def test_two_digits_in_each_others_boxes(moving_mnist, channels):
         assert scores["wrong_slot"][different].mean() > 0.9
         assert scores["correct"][different].mean() < 0.1
         assert scores["correct_per_digit"].shape == (100, 2)
+
+
+@needs_judge
+def test_two_digit_evaluation_reports_every_digit(moving_mnist):
+    from drnet_lite.evaluate import evaluate_swaps
+
+    data = moving_mnist(split="test", num_digits=2, channels="per-digit", seq_len=10, image_size=32, digit_size=14)
+    torch.manual_seed(0)
+    model = DRNet(DRNetConfig(image_size=32, channels=2, width=4, content_dim=8, pose_dim=3)).eval()
+    swaps = evaluate_swaps(model, data, load_judge(), count=20, batch=8)
+    for key in ("swap_accuracy_digit_0", "swap_accuracy_digit_1", "swap_window_ssim_digit_1",
+                "swap_window_ssim_within_2px_digit_0", "swap_wrong_slot", "swap_pairing_not_identity"):
+        assert 0.0 <= swaps[key] <= 1.0, key
+    assert swaps["swap_accuracy"] == pytest.approx((swaps["swap_accuracy_digit_0"] + swaps["swap_accuracy_digit_1"]) / 2)
+    assert swaps["swap_window_ssim_within_2px_digit_0"] >= swaps["swap_window_ssim_digit_0"]
+    probes = leakage_probes(model, data, count=60)
+    assert probes["pose_to_digit_mlp"] == pytest.approx((probes["pose_to_digit_mlp_digit_0"] + probes["pose_to_digit_mlp_digit_1"]) / 2)
