@@ -116,7 +116,7 @@ def profile(name: str, steps: int = 10) -> None:
         t = sum(e.cpu_time_total for e in events if e.key == key)
         print(f"  {key[3:]:<12} {t / steps / 1e3:8.2f} ms/step  {t / total:6.1%}")
     ops = [e for e in events if not e.key.startswith("##")]
-    print(f"  top operators by self CPU time:")
+    print("  top operators by self CPU time:")
     for e in sorted(ops, key=lambda e: e.self_cpu_time_total, reverse=True)[:15]:
         print(f"    {e.key:<40} {e.self_cpu_time_total / steps / 1e3:8.2f} ms/step  {e.count // steps:5d} calls/step")
     calls = sum(e.count for e in ops if e.key.startswith("aten::")) // steps

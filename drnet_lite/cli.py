@@ -200,12 +200,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     out = Path(args.out)
     written = write_rollout(drnet, drnet_config, lstm, out, args.observe, args.horizon, args.clips, args.seed,
                             args.fps, args.data)
-    if not args.checkpoint and SHIPPED_DRNET2.is_file():  # the two-digit model too, on its own kind of frames
-        model2, config2 = load_drnet(SHIPPED_DRNET2)
-        print(f"using trained weights {SHIPPED_DRNET2}")
-        content, pose = preview_frames(config2, root=args.data)
-        written.append(save_png(reconstruction_figure(model2, content, pose), out / "reconstruction_two_digits.png", scale=2))
-        written.append(save_png(swap_figure(model2, content, pose), out / "swap_two_digits.png", scale=2))
     print("wrote:\n  " + "\n  ".join(str(p) for p in written))
     if args.standard_file:
         from .data import load_standard_test_set
