@@ -205,3 +205,21 @@ def test_learning_rate_decays_linearly_over_the_last_share_of_the_steps():
     assert learning_rate(tiny(steps=100, lr=1e-3), 99) == 1e-3  # lr_decay 0: constant, as in the paper
     with pytest.raises(ValueError, match="lr_decay"):
         tiny(lr_decay=1.5).validate()
+
+
+def test_demo_also_draws_a_shipped_two_digit_model(tmp_path, mnist_root, monkeypatch):
+    import drnet_lite.cli as cli
+
+    two = fit(tiny(steps=2, num_digits=2, channels="per-digit"), tmp_path / "two", data_root=mnist_root, progress=False)
+    shipped = tmp_path / "mnist2-lite.pt"
+    assert cli_main(["export", "--checkpoint", str(two.checkpoint), "--out", str(shipped), "--half"]) == 0
+    one = fit(tiny(steps=2), tmp_path / "one", data_root=mnist_root, progress=False)
+    monkeypatch.setattr(cli, "SHIPPED_DRNET", tmp_path / "absent.pt")
+    monkeypatch.setattr(cli, "SHIPPED_DRNET2", shipped)
+    monkeypatch.setattr(cli, "SHIPPED_LSTM", tmp_path / "absent-lstm.pt")
+    # an explicit --checkpoint draws that model only; without it the shipped two-digit model comes too
+    assert cli_main(["demo", "--out", str(tmp_path / "a"), "--checkpoint", str(one.checkpoint), "--data", str(mnist_root)]) == 0
+    assert not (tmp_path / "a" / "swap_two_digits.png").exists()
+    monkeypatch.setattr(cli, "SHIPPED_DRNET", one.checkpoint)
+    assert cli_main(["demo", "--out", str(tmp_path / "b"), "--data", str(mnist_root)]) == 0
+    assert (tmp_path / "b" / "swap_two_digits.png").is_file() and (tmp_path / "b" / "swap.png").is_file()
