@@ -33,3 +33,17 @@ def asset_path(name: str) -> Path:
         f"asset {name!r} not found in {searched}. The assets live in the repository's assets/ folder: "
         f"clone the repository and `pip install -e .` from it, or set {ENV_VAR} to a folder holding {name}."
     )
+
+
+#: The shipped DRNets, by the preset that made them.
+SHIPPED_DRNETS = {"mnist-lite": "mnist-lite.pt", "mnist2-lite": "mnist2-lite.pt"}
+
+
+def load_shipped_drnet(name: str = "mnist-lite", device: str = "cpu"):
+    """A shipped DRNet (eval mode) and its TrainConfig: ``"mnist-lite"`` (one grey digit) or
+    ``"mnist2-lite"`` (two digits, one colour channel each)."""
+    from .train import load_drnet
+
+    if name not in SHIPPED_DRNETS:
+        raise ValueError(f"no shipped DRNet {name!r}; choose one of {sorted(SHIPPED_DRNETS)}")
+    return load_drnet(asset_path(SHIPPED_DRNETS[name]), device=device)

@@ -80,6 +80,9 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_locati
         raise CheckpointError(f"{path} is not a drnet_lite checkpoint (format {FORMAT!r} expected)")
     if kind is not None and payload.get("kind") != kind:
         raise CheckpointError(f"{path} holds a {payload.get('kind')!r} checkpoint, expected {kind!r}")
+    if payload.get("storage") == "float16":  # shipped at half size (export --half): computed with in float32
+        payload["state"] = {k: v.float() if v.dtype == torch.float16 else v for k, v in payload["state"].items()}
+        del payload["storage"]
     bad = non_finite_tensor({k: payload[k] for k in ("state", *RESUME_ONLY) if k in payload})
     if bad is not None:
         raise CheckpointError(
@@ -87,8 +90,6 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_locati
             "use an earlier checkpoint or train again with a lower --lr"
         )
     return payload
-
-
 
 
 def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, half: bool = False) -> Path:

@@ -31,6 +31,7 @@ from .atomic import write_bytes
 
 SHIPPED_DRNET = REPO_ASSETS / "mnist-lite.pt"
 SHIPPED_LSTM = REPO_ASSETS / "mnist-lite-lstm.pt"
+SHIPPED_DRNET2 = REPO_ASSETS / "mnist2-lite.pt"
 SHIPPED_JUDGE = REPO_ASSETS / "digit_judge.pt"
 #: The judge's accuracy bar on MNIST test (see drnet_lite.judge).
 JUDGE_BAR = 0.99
@@ -620,6 +621,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"using the pose LSTM {lstm_path}")
         written += write_rollout(model, config, lstm, out, observe=10, horizon=args.horizon, data_root=args.data,
                                  prefix="prediction_")
+    if not args.checkpoint and SHIPPED_DRNET2.is_file():  # the two-digit model too, on its own kind of frames
+        model2, config2 = load_drnet(SHIPPED_DRNET2)
+        print(f"using trained weights {SHIPPED_DRNET2}")
+        content, pose = preview_frames(config2, root=args.data)
+        written.append(save_png(reconstruction_figure(model2, content, pose), out / "reconstruction_two_digits.png", scale=2))
+        written.append(save_png(swap_figure(model2, content, pose), out / "swap_two_digits.png", scale=2))
     print("wrote:\n  " + "\n  ".join(str(p) for p in written))
     print("swap.png: top row = pose frames, left column = content frames, cell = that content in that pose")
     return 0
@@ -658,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, type=existing("checkpoint"))
     p.add_argument("--out", required=True, type=json_file)
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    p.add_argument("--half", action="store_true", help="store the weights as float16 (half the size)")
+    p.add_argument("--half", action="store_true", help="store the weights as float16 (half the size; loaded as float32)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("train-lstm", help="train the pose LSTM on a frozen DRNet")

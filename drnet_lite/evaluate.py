@@ -25,8 +25,10 @@ from . import atomic
 from .data import Clips, MovingMNIST, MovingMNISTConfig
 from .evaluate_frames import fit_probe as _fit_probe, fresh_scene_discriminator  # noqa: F401
 from .judge import DigitJudge, read_digits
-from .metrics import best_pairing_scores, shift_tolerant_window_ssim, summarize, swap_targets
-from .models import DRNet
+from .losses import scene_discriminator_loss, shuffled_partner
+from .metrics import (best_pairing_scores, shift_tolerant_box_ssim, shift_tolerant_window_ssim, summarize,
+                      swap_targets, window_scores)
+from .models import DRNet, SceneDiscriminator
 from .swap import reconstruct
 
 TEST_SEED = 2017
@@ -57,7 +59,11 @@ def score_swaps(output: torch.Tensor, content: Clips, pose: Clips, judge: DigitJ
     2 px off, best shift: a diagnostic, see
     :func:`~drnet_lite.metrics.shift_tolerant_window_ssim`), ``correct``
     (share of digits the judge reads as A's), and ``shows_pose_digit``
-    (share read as B's digits).
+    (share read as B's digits); per box (N, K): ``correct_per_digit``,
+    ``window_ssim_per_digit`` and ``window_ssim_within_2px_per_digit`` (each box
+    with its own best shift); ``wrong_slot``, the share of boxes that show A's
+    digit meant for another box, and ``pairing_not_identity`` (1 where the best
+    pairing is not digit k at position k; always 0 with per-digit channels).
     """
     perms = [tuple(range(config.num_digits))] if config.channels == "per-digit" else list(itertools.permutations(range(config.num_digits)))
     perm_index = torch.tensor(perms, device=content.labels.device)
@@ -68,9 +74,20 @@ def score_swaps(output: torch.Tensor, content: Clips, pose: Clips, judge: DigitJ
     paired_digits = torch.gather(content.digits, 1, perm_index[scores["pairing"]][:, :, None, None].expand_as(content.digits))
     scores["window_ssim_within_2px"] = shift_tolerant_window_ssim(output, paired_digits, positions, config.image_size,
                                                                   config.channels, radius=2)
+    scores["window_ssim_per_digit"] = windows_exact = window_scores(output, targets[scores["pairing"], torch.arange(len(output))],
+                                                                   positions, config.digit_size, config.channels)["ssim_per_digit"]
+    scores["window_ssim_within_2px_per_digit"] = torch.maximum(windows_exact, shift_tolerant_box_ssim(
+        output, paired_digits, positions, config.image_size, config.channels, radius=2))
     reading = read_digits(judge, output, positions, config.digit_size, config.channels)
-    scores["correct"] = (reading == expected).float().mean(1)
+    scores["correct_per_digit"] = (reading == expected).float()
+    scores["correct"] = scores["correct_per_digit"].mean(1)
     scores["shows_pose_digit"] = (reading == pose.labels).float().mean(1)
+    # a box that shows one of A's digits, but the one the pairing sends to another box
+    other = torch.zeros_like(reading, dtype=torch.bool)
+    for j in range(1, config.num_digits):
+        other |= reading == expected.roll(j, dims=1)
+    scores["wrong_slot"] = (other & (reading != expected)).float().mean(1)
+    scores["pairing_not_identity"] = (scores["pairing"] != 0).float()
     return scores
 
 
@@ -91,7 +108,15 @@ def evaluate_swaps(model: DRNet, data: MovingMNIST, judge: DigitJudge, count: in
         for key, value in score_swaps(output, a, b, judge, data.config).items():
             rows.setdefault(key, []).append(value.float().cpu())
     cat = {k: torch.cat(v) for k, v in rows.items()}
-    return {
+    per_digit: dict[str, float] = {}
+    if data.config.num_digits > 1:
+        for k in range(data.config.num_digits):
+            per_digit[f"swap_accuracy_digit_{k}"] = float(cat["correct_per_digit"][:, k].mean())
+            per_digit[f"swap_window_ssim_digit_{k}"] = float(cat["window_ssim_per_digit"][:, k].mean())
+            per_digit[f"swap_window_ssim_within_2px_digit_{k}"] = float(cat["window_ssim_within_2px_per_digit"][:, k].mean())
+        per_digit["swap_wrong_slot"] = float(cat["wrong_slot"].mean())
+        per_digit["swap_pairing_not_identity"] = float(cat["pairing_not_identity"].mean())
+    return {**per_digit,
         "swap_accuracy": float(cat["correct"].mean()),
         "swap_shows_pose_digit": float(cat["shows_pose_digit"].mean()),
         "swap_psnr": summarize(cat["psnr"]), "swap_ssim": float(cat["ssim"].mean()),
@@ -116,16 +141,23 @@ def encode_clips(model: DRNet, data: MovingMNIST, count: int, seed: int, frames_
 
 
 def leakage_probes(model: DRNet, data: MovingMNIST, count: int = 2000, seed: int = TEST_SEED + 1) -> dict[str, float]:
-    """Digit identity from pose, position from content (linear and MLP), and a fresh scene discriminator."""
+    """Digit identity from pose and from content (per digit with K digits, and their mean), position from
+    content (linear and MLP), and a fresh scene discriminator."""
     content, pose, clips = encode_clips(model, data, count, seed)
-    half = count // 2
-    label = clips.labels[:, 0].cpu().clone()  # the first digit's class
+    half, digits = count // 2, data.config.num_digits
+    labels = clips.labels.cpu().clone()  # (N, K): digit k's class
     position = clips.positions[:, 0].flatten(1).float().cpu() / max(1, data.config.max_position)  # (N, K*2)
-    results: dict[str, float] = {"probe_chance": float(torch.bincount(label[half:], minlength=10).max()) / (count - half)}
+    chance = [float(torch.bincount(labels[half:, k], minlength=10).max()) / (count - half) for k in range(digits)]
+    results: dict[str, float] = {"probe_chance": sum(chance) / digits}
     for name, hidden in (("linear", None), ("mlp", 128)):
-        results[f"pose_to_digit_{name}"] = _fit_probe(pose[:half, 0], label[:half], pose[half:, 0], label[half:], 10, hidden)
         results[f"content_to_position_r2_{name}"] = _fit_probe(content[:half, 0], position[:half], content[half:, 0], position[half:], None, hidden)
-        results[f"content_to_digit_{name}"] = _fit_probe(content[:half, 0], label[:half], content[half:, 0], label[half:], 10, hidden)
+        for source, vectors in (("pose", pose), ("content", content)):
+            # with K digits: one probe per digit k (its class from the vector); the key without _digit_k is their mean
+            scores = [_fit_probe(vectors[:half, 0], labels[:half, k], vectors[half:, 0], labels[half:, k], 10, hidden)
+                      for k in range(digits)]
+            results[f"{source}_to_digit_{name}"] = sum(scores) / digits
+            if digits > 1:
+                results.update({f"{source}_to_digit_{name}_digit_{k}": v for k, v in enumerate(scores)})
     results["fresh_scene_discriminator_accuracy"] = fresh_scene_discriminator(pose, half, model.config.pose_dim,
                                                                                model.config.discriminator_hidden)
     return results

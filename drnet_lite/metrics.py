@@ -105,14 +105,12 @@ def digit_windows(frames: torch.Tensor, positions: torch.Tensor, size: int, chan
 def window_scores(output: torch.Tensor, target: torch.Tensor, positions: torch.Tensor, size: int,
                   channels: str = "grey") -> dict[str, torch.Tensor]:
     """PSNR and SSIM on the digit windows at ``positions`` (see :func:`digit_windows`),
-    averaged over the K digits: -> (N,) each."""
+    averaged over the K digits: -> (N,) each; ``ssim_per_digit`` (N, K) keeps every box's SSIM."""
     k = positions.shape[1]
     out_w = digit_windows(output, positions, size, channels).flatten(0, 1)
     tgt_w = digit_windows(target, positions, size, channels).flatten(0, 1)
-    return {
-        "psnr": psnr(out_w, tgt_w).view(-1, k).mean(1),
-        "ssim": ssim(out_w, tgt_w).view(-1, k).mean(1),
-    }
+    per_digit = ssim(out_w, tgt_w).view(-1, k)
+    return {"psnr": psnr(out_w, tgt_w).view(-1, k).mean(1), "ssim": per_digit.mean(1), "ssim_per_digit": per_digit}
 
 
 def swap_targets(content_digits: torch.Tensor, pose_positions: torch.Tensor, image_size: int, channels: str) -> torch.Tensor:
@@ -163,6 +161,21 @@ def shift_tolerant_window_ssim(output: torch.Tensor, digits: torch.Tensor, posit
         output: (N, C, S, S) frames; digits: (N, K, d, d); positions: (N, K, 2).
     """
     return best_shift(output, digits, positions, image_size, channels, radius)[0]
+
+
+def shift_tolerant_box_ssim(output: torch.Tensor, digits: torch.Tensor, positions: torch.Tensor, image_size: int,
+                            channels: str = "grey", radius: int = 2) -> torch.Tensor:
+    """Window SSIM of every target box (N, K), each box against the target drawn up to ``radius`` px off
+    with its own best shift (:func:`shift_tolerant_window_ssim` moves all K boxes by one shift)."""
+    size, limit = digits.shape[-1], image_size - digits.shape[-1]
+    best = None
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            shifted = (positions + torch.tensor([dy, dx], device=positions.device)).clamp(0, limit)
+            target = render(digits, shifted[:, None], image_size, channels)[:, 0]
+            score = window_scores(output, target, shifted, size, channels)["ssim_per_digit"]
+            best = score if best is None else torch.maximum(best, score)
+    return best
 
 
 def best_shift(output: torch.Tensor, digits: torch.Tensor, positions: torch.Tensor, image_size: int,

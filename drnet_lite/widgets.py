@@ -77,6 +77,41 @@ class SwapExplorer:
         return box
 
 
+def explorer_toggle(explorers: dict[str, SwapExplorer]):
+    """One set of sliders per model behind a toggle (e.g. the one-digit and the two-digit DRNet).
+
+    ``explorers`` maps a label to a :class:`SwapExplorer`; the toggle shows that explorer's
+    widget (each keeps its own slider positions). Handles: ``box.toggle`` and
+    ``box.panels`` (label -> that explorer's widget).
+    """
+    import ipywidgets as widgets
+
+    if not explorers:
+        raise ValueError("explorer_toggle needs at least one SwapExplorer")
+    panels = {label: explorer.widget() for label, explorer in explorers.items()}
+    toggle = widgets.ToggleButtons(options=list(panels), description="model")
+    box = widgets.VBox([toggle, panels[toggle.value]])
+
+    def switch(_change=None) -> None:
+        box.children = (toggle, panels[toggle.value])
+
+    toggle.observe(switch, names="value")
+    box.toggle, box.panels = toggle, panels
+    return box
+
+
+def shipped_explorer(name: str = "mnist-lite", clips: int = 8, seed: int = 7, scale: int = 3) -> SwapExplorer:
+    """A :class:`SwapExplorer` of a shipped DRNet (see :func:`drnet_lite.assets.load_shipped_drnet`) on
+    ``clips`` content and ``clips`` pose clips of its own kind, drawn from MNIST test digits."""
+    from .assets import load_shipped_drnet
+    from .data import MovingMNIST
+    from .evaluate import test_config
+
+    model, config = load_shipped_drnet(name)
+    frames = MovingMNIST(test_config(config.data)).sample(2 * clips, seed=seed).frames
+    return SwapExplorer(model, frames[:clips], frames[clips:], scale=scale)
+
+
 class RolloutExplorer:
     """A long rollout next to the truth, one time step at a time.
 

@@ -33,7 +33,7 @@ def results(mnist_root):
 
 def test_weights_are_small_and_load_with_weights_only():
     total = sum(p.stat().st_size for p in REPO_ASSETS.glob("*.pt"))
-    assert total <= 10 * 2**20, f"assets weigh {total / 2**20:.1f} MB, over 10 MB"
+    assert total <= 12 * 2**20, f"assets weigh {total / 2**20:.1f} MB, over 12 MB"
     model, config = load_drnet(WEIGHTS)  # torch.load(weights_only=True) inside
     assert config.data.num_digits == 1
 

@@ -141,6 +141,21 @@ def test_export_keeps_the_model_and_drops_the_optimiser(tmp_path, mnist_root):
     assert (tmp_path / "slim.pt").stat().st_size < result.checkpoint.stat().st_size / 2
 
 
+def test_half_export_loads_as_float32_with_rounded_weights(tmp_path, mnist_root):
+    result = fit(tiny(steps=3), tmp_path / "run", data_root=mnist_root, progress=False)
+    full, half = tmp_path / "full.pt", tmp_path / "half.pt"
+    assert cli_main(["export", "--checkpoint", str(result.checkpoint), "--out", str(full)]) == 0
+    assert cli_main(["export", "--checkpoint", str(result.checkpoint), "--out", str(half), "--half"]) == 0
+    stored = torch.load(half, weights_only=True)
+    assert stored["storage"] == "float16" and all(v.dtype != torch.float32 for v in stored["state"].values())
+    model, _ = load_drnet(half)
+    reference = load_drnet(full)[0].state_dict()
+    for key, value in model.state_dict().items():
+        assert value.dtype == reference[key].dtype, key
+        assert torch.equal(value, reference[key].half().to(value.dtype) if value.is_floating_point() else reference[key]), key
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage"])
 def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, mnist_root, damage):
     result = fit(tiny(steps=3), tmp_path / "run", data_root=mnist_root, progress=False)
@@ -190,3 +205,21 @@ def test_learning_rate_decays_linearly_over_the_last_share_of_the_steps():
     assert learning_rate(tiny(steps=100, lr=1e-3), 99) == 1e-3  # lr_decay 0: constant, as in the paper
     with pytest.raises(ValueError, match="lr_decay"):
         tiny(lr_decay=1.5).validate()
+
+
+def test_demo_also_draws_a_shipped_two_digit_model(tmp_path, mnist_root, monkeypatch):
+    import drnet_lite.cli as cli
+
+    two = fit(tiny(steps=2, num_digits=2, channels="per-digit"), tmp_path / "two", data_root=mnist_root, progress=False)
+    shipped = tmp_path / "mnist2-lite.pt"
+    assert cli_main(["export", "--checkpoint", str(two.checkpoint), "--out", str(shipped), "--half"]) == 0
+    one = fit(tiny(steps=2), tmp_path / "one", data_root=mnist_root, progress=False)
+    monkeypatch.setattr(cli, "SHIPPED_DRNET", tmp_path / "absent.pt")
+    monkeypatch.setattr(cli, "SHIPPED_DRNET2", shipped)
+    monkeypatch.setattr(cli, "SHIPPED_LSTM", tmp_path / "absent-lstm.pt")
+    # an explicit --checkpoint draws that model only; without it the shipped two-digit model comes too
+    assert cli_main(["demo", "--out", str(tmp_path / "a"), "--checkpoint", str(one.checkpoint), "--data", str(mnist_root)]) == 0
+    assert not (tmp_path / "a" / "swap_two_digits.png").exists()
+    monkeypatch.setattr(cli, "SHIPPED_DRNET", one.checkpoint)
+    assert cli_main(["demo", "--out", str(tmp_path / "b"), "--data", str(mnist_root)]) == 0
+    assert (tmp_path / "b" / "swap_two_digits.png").is_file() and (tmp_path / "b" / "swap.png").is_file()

@@ -89,3 +89,22 @@ def test_rollout_slider_redraws_with_the_pure_function():
     assert box.image.value == explorer.panel(3)  # starts at the first predicted step
     time.value = 8
     assert box.image.value == explorer.panel(8) and box.image.value != explorer.panel(3)
+
+
+def test_toggle_switches_between_explorers_with_their_own_sliders():
+    from drnet_lite.widgets import explorer_toggle
+
+    _, _, _, one = _explorer()
+    torch.manual_seed(1)
+    two_model = DRNet(DRNetConfig(image_size=32, channels=2, width=4, content_dim=6, pose_dim=3)).eval()
+    two = SwapExplorer(two_model, torch.rand(3, 4, 2, 32, 32), torch.rand(2, 5, 2, 32, 32), scale=2)
+    box = explorer_toggle({"one digit": one, "two digits": two})
+    assert box.children[1] is box.panels["one digit"]
+    box.panels["one digit"].sliders[2].value = 3
+    box.toggle.value = "two digits"
+    assert box.children[1] is box.panels["two digits"]
+    assert box.children[1].image.value == two.panel(0, 0, 0)
+    box.toggle.value = "one digit"
+    assert box.children[1].image.value == one.panel(0, 0, 3)
+    with pytest.raises(ValueError, match="at least one"):
+        explorer_toggle({})
