@@ -86,7 +86,7 @@ def strict() -> bool:
     return quick_mode() or _truthy(os.environ.get("CI")) or _truthy(os.environ.get(STRICT_ENV))
 
 
-def expect(condition: Any, message: str) -> None:
+def expect(condition: Any, message: str = "the check at the end of this cell to hold") -> None:
     """A quiet check of an outcome: a note for a student, an ``AssertionError`` in strict mode.
 
     ``expect(final_cheat < final_honest, "the cheating run reaches the lower loss")``.

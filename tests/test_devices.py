@@ -112,8 +112,8 @@ def test_prediction_evaluation_runs_on_the_model_device(moving_mnist, judge):
     curves = prediction_curves(drnet, lstm, data, clips=4, observe=5, horizon=4, batch=2)
     assert len(curves["lstm"]["window_ssim"]) == 4
     accuracy = long_horizon_accuracy(drnet, lstm, data, judge, clips=4, observe=5, at=(2, 4), batch=2)
-    assert set(accuracy) == {"judge_accuracy_2", "judge_accuracy_4", "judge_accuracy_true_position_2",
-                             "judge_accuracy_true_position_4"}
+    assert {"judge_accuracy_2", "judge_accuracy_4", "judge_accuracy_true_position_2",
+            "judge_accuracy_true_position_4", "extra_digit_4"} <= set(accuracy)
     mse = standard_file_mse(drnet, lstm, torch.randint(0, 256, (3, 8, 1, 32, 32), dtype=torch.uint8), observe=5)
     assert len(mse["mse_sum_per_frame"]) == 3
 
