@@ -22,9 +22,10 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from .course import device_of
 from .data import ClipSource, for_split, make_source
 from .evaluate_prediction_mnist import (  # noqa: F401  (the Moving MNIST part, re-exported)
-    _matches, locate_digits, long_horizon_accuracy, score_steps, window_step_scores)
+    EXTRA_DIGIT_SHARE, _matches, extra_digit_share, locate_digits, long_horizon_accuracy, score_steps, window_step_scores)
 from .metrics import psnr, ssim
 from .models import DRNet
 from .predict import PoseLSTM, copy_last_frames, oracle_frames, rollout
@@ -91,7 +92,7 @@ def prediction_curves(drnet: DRNet, lstm: PoseLSTM, data: ClipSource, clips: int
             "copy_last": copy_last_frames(observed, horizon),
         }
         for method, frames in predictions.items():
-            scores = frame_step_scores(frames, future)
+            scores = frame_step_scores(frames.cpu(), future.cpu())
             if extra is not None:
                 scores.update(extra(frames, future, sample, observe))
             for metric, values in scores.items():
@@ -134,7 +135,7 @@ def standard_file_mse(drnet: DRNet, lstm: PoseLSTM, clips: torch.Tensor, observe
     horizon = clips.shape[1] - observe
     sums = {"lstm": torch.zeros(horizon, dtype=torch.float64), "copy_last": torch.zeros(horizon, dtype=torch.float64)}
     for start in range(0, len(clips), batch):
-        part = clips[start:start + batch]
+        part = clips[start:start + batch].cpu()  # predictions come back on the CPU; compared there
         part = part.float() / 255.0 if part.dtype == torch.uint8 else part.float()
         observed, future = part[:, :observe], part[:, observe:]
         predicted = rollout(drnet, lstm, observed, horizon).frames
@@ -155,13 +156,15 @@ def standard_file_mse(drnet: DRNet, lstm: PoseLSTM, clips: torch.Tensor, observe
 def evaluate_prediction(drnet: DRNet, data_config: Any, lstm: PoseLSTM, judge=None,
                         root=None, clips: int = 300, observe: int = 10, horizon: int = 50,
                         long_clips: int = 200, long_at: Sequence[int] = (100, 500),
-                        device: str | torch.device = "cpu") -> dict[str, Any]:
+                        device: str | torch.device | None = None) -> dict[str, Any]:
     """Every number of this module on the fixed test set of the DRNet's source.
 
     For every source: per-step curves and their means over the first 10 and all
     ``horizon`` steps. Moving MNIST adds the digit-window scores and, with a
     ``judge`` (:class:`~drnet_lite.judge.DigitJudge`), the long-horizon judge accuracy.
+    Runs on ``device`` (both models are moved there), by default on the DRNet's own device.
     """
+    device = device_of(drnet) if device is None else device
     drnet, lstm = drnet.to(device).eval(), lstm.to(device).eval()
     data = fixed_test_data(data_config, observe + horizon, root=root, device=device)
     curves = prediction_curves(drnet, lstm, data, clips=clips, observe=observe, horizon=horizon)

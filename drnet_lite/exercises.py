@@ -11,6 +11,13 @@ exceptions from the student's code are caught and reported as a hint.
     Correct! ...
     True
 
+In the notebooks every check has one form, ``expect(check_x(answer), ...)``
+(:func:`drnet_lite.course.expect`): a student sees the verdict and the hint,
+never a traceback; CI fails when a right answer is rejected or a wrong one
+accepted. Each exercise is a stub that raises ``NotImplementedError`` (the
+checkers explain it) followed by a hidden solution cell that ends with
+:func:`solution_if_unsolved`.
+
 Notebook 01 (data): :func:`check_bounce`. Later notebooks add their checkers
 here, built from the small helpers below (``_call``, ``_correct``, ``_wrong``).
 """
@@ -26,7 +33,7 @@ import torch
 
 from .data.moving_mnist import bounce
 
-__all__ = ["check_bounce"]
+__all__ = ["check_bounce", "is_stub", "solution_if_unsolved"]
 
 
 # --------------------------------------------------------------------------
@@ -55,6 +62,40 @@ def _call(fn: Callable, *args: Any, name: str | None = None) -> Any:
     """Call the student's ``fn(*args)``; turn any exception into a :class:`_StudentError`."""
     name = name or getattr(fn, "__name__", "your function")
     return _call_shown(fn, args, f"{name}({', '.join(repr(a) for a in args)})", name)
+
+
+def is_stub(fn: Any) -> bool:
+    """True for a function whose body (after its docstring) only raises ``NotImplementedError``:
+    an exercise cell the student has not filled in yet."""
+    import ast
+    import inspect
+    import textwrap
+
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        definition = tree.body[0] if tree.body else None
+        if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)) or definition.name != fn.__name__:
+            raise OSError("not this function's source")
+    except (OSError, TypeError, SyntaxError):
+        # no source (code run from a string): a stub's code names NotImplementedError and nothing else
+        return code.co_names == ("NotImplementedError",)
+    body = definition.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        body = body[1:]  # the docstring
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    exc = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
+def solution_if_unsolved(student_fn: Callable, solution: Callable) -> Callable:
+    """The notebooks' hidden solution cells end with ``f = solution_if_unsolved(f, f_solution)``:
+    the model answer stands in while the exercise cell is still the stub (so the notebook
+    runs from top to bottom); once the student has written their own, theirs is kept and checked."""
+    return solution if is_stub(student_fn) else student_fn
 
 
 def _check_callable(fn: Any, checker: str, expected: str) -> str | None:
@@ -938,12 +979,14 @@ def check_generation_loop(student_fn: Callable[[Any, torch.Tensor, torch.Tensor,
     if problem:
         return _wrong(problem)
     name = getattr(student_fn, "__name__", "your function")
+    grad_enabled: list[bool] = []  # autograd on or off in each of the student's LSTM calls
     for case, (batch, observed_len, horizon) in enumerate([(3, 5, 7), (2, 1, 4), (1, 10, 1), (4, 3, 12)]):
         torch.manual_seed(200 + case)
         lstm = PoseLSTM(pose_dim=3, content_dim=4, hidden_size=8, num_layers=2).eval()
         observed, content = torch.rand(batch, observed_len, 3) * 2 - 1, torch.rand(batch, 4) * 2 - 1
         expected = generate_poses(lstm, observed, content, horizon)
         shown = f"lstm, observed_pose ({batch}, {observed_len}, 3), content ({batch}, 4), horizon={horizon}"
+        hook = lstm.register_forward_pre_hook(lambda module, args: grad_enabled.append(torch.is_grad_enabled()))
         try:
             raw = _call_shown(student_fn, (lstm, observed.clone(), content.clone(), horizon), shown, name)
             got = _answer_tensor(raw, "the predicted poses").float()
@@ -951,12 +994,18 @@ def check_generation_loop(student_fn: Callable[[Any, torch.Tensor, torch.Tensor,
             return _wrong(exc.message)
         except TypeError as exc:
             return _wrong(f"{exc}.")
+        finally:
+            hook.remove()
         if tuple(got.shape) != tuple(expected.shape):
             if got.dim() == 3 and got.shape[1] == observed_len + horizon - 1:
                 return _wrong(f"shape {tuple(got.shape)}: return only the {horizon} predicted poses, not the outputs "
                               "for the observed steps as well.")
             return _wrong(f"expected shape {tuple(expected.shape)} = (B, horizon, pose_dim), got {tuple(got.shape)}.")
         if torch.allclose(got, expected, atol=1e-5):
+            if any(grad_enabled):
+                return _wrong("the poses are right, but your loop runs with autograd on: every step keeps its graph, "
+                              "so memory grows with the horizon (a 500-step rollout of a real model runs out). "
+                              "Put the loop under `with torch.no_grad():`.")
             continue
         if horizon > 1:
             for wrong, hint in _generation_wrong_answers(lstm, observed, content, horizon):

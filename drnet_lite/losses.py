@@ -6,7 +6,7 @@ C is the scene discriminator, sigma the logistic function.
 
     L_rec = || D(h_c1, h_p1) - x_p1 ||^2                      (mean over pixels)
     L_sim = || h_c1 - stopgrad(h_c2) ||^2                     (mean over dims)
-    L_C   = BCE(sigma(C(h_p1, h_p2)), 1) + BCE(sigma(C(h_p1, h_p2')), 0)
+    L_C   = 1/2 [ BCE(sigma(C(h_p1, h_p2)), 1) + BCE(sigma(C(h_p1, h_p2')), 0) ]
     L_adv = BCE(sigma(C(h_p1, h_p2)), 1/2)
 
 where h_p2' is the pose of a frame from *another* clip of the batch. C

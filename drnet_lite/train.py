@@ -339,10 +339,20 @@ def build_model(config: TrainConfig, device: torch.device | str = "cpu") -> DRNe
 
 def preview_frames(config: TrainConfig, count: int = 6, root: str | os.PathLike | None = None,
                    device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed test-split content and pose frames for periodic pictures (same for every run)."""
-    source = make_source(for_split(config.data, "test"), root=root, device=device)
-    clips = source.sample(2 * count, seed=20171, times=torch.zeros(2 * count, 1, dtype=torch.long))
-    return clips.frames[:count, 0], clips.frames[count:, 0]
+    """Fixed test-split frames for periodic pictures, the same for every run: ``(content_frames, pose_frames)``.
+
+    Both are (count, C, H, W) and come from the *same* ``count`` clips: content
+    frame i is frame 0 of clip i, pose frame i a later frame of that clip
+    (``min(max_step, seq_len - 1)``). So :func:`~drnet_lite.swap.reconstruction_figure`
+    shows true reconstructions (pose frame i is the target of column i), and in
+    :func:`~drnet_lite.swap.swap_figure` the diagonal is those reconstructions while
+    every other cell swaps between clips.
+    """
+    data = for_split(config.data, "test")
+    later = min(config.max_step, data.seq_len - 1)
+    times = torch.tensor([0, later]).expand(count, 2)
+    clips = make_source(data, root=root, device=device).sample(count, seed=20171, times=times)
+    return clips.frames[:, 0], clips.frames[:, 1]
 
 
 def write_history_csv(history: list[dict[str, float]], path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
-from .course import pick_device
+from .course import device_of, pick_device
 from .data import ClipSource, for_split, make_source
 from .loop import LoopState, train_loop
 from .models import DRNet
@@ -119,6 +119,8 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     Args:
         drnet: a DRNet checkpoint path, or a DRNet model (then pass its ``drnet_config``);
             it is frozen: put in eval mode, its parameters stop requiring gradients.
+            A model passed in is trained against on ``config.device`` and handed back
+            where it was, in the memory layout it had, even after a crash.
         out_dir: where ``checkpoint.pt`` and ``history.csv`` go (None: in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config and DRNet).
         data_root: the data folder of the DRNet's source (MNIST folder; video: the frame cache).
@@ -140,6 +142,21 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         drnet, drnet_config = load_drnet(drnet)
     elif drnet_config is None:
         raise ValueError("pass drnet_config (the TrainConfig of the DRNet) together with a DRNet model")
+    if drnet_path is None:  # the caller's model: back where it was, in its layout, whatever happens
+        home = device_of(drnet)
+        layout = torch.channels_last if any(p.dim() == 4 and not p.is_contiguous() and p.is_contiguous(
+            memory_format=torch.channels_last) for p in drnet.parameters()) else torch.contiguous_format
+        try:
+            return _fit_lstm(config, drnet, drnet_config, None, device, out_dir, resume, data_root, progress, callback)
+        finally:
+            drnet.to(home, memory_format=layout)
+    return _fit_lstm(config, drnet, drnet_config, drnet_path, device, out_dir, resume, data_root, progress, callback)
+
+
+def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet_path: str | None, device: torch.device,
+              out_dir, resume: bool, data_root, progress: bool, callback) -> LSTMFitResult:
+    from tqdm.auto import tqdm
+
     drnet = drnet.to(device).eval()
     for p in drnet.parameters():
         p.requires_grad_(False)
@@ -181,7 +198,8 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
                 return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
             frames = data.sample(config.batch_size, generator=rng).frames
             frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
-            return encode_sequence(drnet, frames, content_time=config.observed - 1)
+            pose, content = encode_sequence(drnet, frames, content_time=config.observed - 1)
+            return pose.to(device), content.to(device)
 
         state = LoopState(step, history, elapsed)
 

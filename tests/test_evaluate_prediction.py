@@ -87,3 +87,20 @@ def test_grey_readings_are_matched_as_multisets():
     labels = torch.tensor([[3, 5], [3, 5], [2, 9], [7, 7]])
     assert _matches(reading, labels, "grey").tolist() == [1.0, 0.5, 0.5, 1.0]
     assert _matches(reading, labels, "per-digit").tolist() == [0.0, 0.5, 0.0, 1.0]  # slot by slot
+
+
+def test_extra_digit_share_sees_a_digit_drawn_twice(moving_mnist):
+    from drnet_lite.evaluate_prediction import EXTRA_DIGIT_SHARE, extra_digit_share, locate_digits
+
+    data = moving_mnist(split="test", num_digits=1, seq_len=1)
+    clips = data.sample(50, seed=3)
+    frames = clips.frames[:, 0]
+    boxes = clips.positions[:, 0]
+    exact = extra_digit_share(frames, boxes, 28)
+    assert exact.max() < 0.01  # a frame that draws its one digit and nothing else
+    # the same digit drawn a second time, 30 px to the side (the failure seen in long rollouts)
+    twice = torch.maximum(frames, torch.roll(frames, 30, dims=-1))
+    found = locate_digits(twice, 1, 28)
+    assert (extra_digit_share(twice, found, 28) > EXTRA_DIGIT_SHARE).float().mean() > 0.9
+    faint = torch.maximum(frames, 0.1 * torch.roll(frames, 30, dims=-1))  # a faint smudge is not a digit
+    assert (extra_digit_share(faint, locate_digits(faint, 1, 28), 28) <= EXTRA_DIGIT_SHARE).all()

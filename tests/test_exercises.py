@@ -166,10 +166,14 @@ NOTEBOOK_01 = Path(__file__).resolve().parents[1] / "notebooks" / "01_data.ipynb
 
 def test_notebook_01_solution_passes_its_checker(capsys):
     """The filled-in solution of notebook 01 is right (nbval alone would not notice: the checker never raises)."""
+    from drnet_lite.exercises import solution_if_unsolved
+
     cells = json.loads(NOTEBOOK_01.read_text(encoding="utf-8"))["cells"]
-    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells if c["cell_type"] == "code"]
-    solution = [s for s in sources if "def bounce_positions(" in s]
-    assert len(solution) == 1, "notebook 01 should define bounce_positions in exactly one cell"
-    namespace: dict = {}
-    exec(compile(solution[0], str(NOTEBOOK_01), "exec"), namespace)
+    code = [c for c in cells if c["cell_type"] == "code"]
+    sources = {tag: ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                     for c in code if tag in c["metadata"].get("tags", [])] for tag in ("exercise", "solution")}
+    assert len(sources["exercise"]) == len(sources["solution"]) == 1, "notebook 01: one stub and one hidden solution"
+    namespace: dict = {"solution_if_unsolved": solution_if_unsolved}
+    for source in sources["exercise"] + sources["solution"]:  # the stub, then the solution that stands in for it
+        exec(compile(source, str(NOTEBOOK_01), "exec"), namespace)
     assert check_bounce(namespace["bounce_positions"]) is True

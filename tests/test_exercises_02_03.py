@@ -284,14 +284,17 @@ def test_check_similarity_loss_survives_broken_solutions(broken, hint, capsys):
 # ================================================================ the notebooks' own solutions
 
 def _solution(notebook: str, marker: str):
-    """Execute the notebook's (collapsed) solution cell and return the function it defines."""
+    """Execute the notebook's stub and hidden solution cells and return the function they leave behind."""
+    from drnet_lite.exercises import solution_if_unsolved
+
     path = NOTEBOOKS / notebook
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells if c["cell_type"] == "code"]
-    found = [s for s in sources if f"def {marker}(" in s]
-    assert len(found) == 1, f"{notebook} should define {marker} in exactly one cell"
-    namespace: dict = {}
-    exec(compile(found[0], str(path), "exec"), namespace)
+    cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+    found = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+             for c in cells if {"exercise", "solution"} & set(c["metadata"].get("tags", []))]
+    assert len(found) == 2 and f"def {marker}(" in found[0], f"{notebook}: a stub of {marker}, then its hidden solution"
+    namespace: dict = {"solution_if_unsolved": solution_if_unsolved, "torch": torch}
+    for source in found:
+        exec(compile(source, str(path), "exec"), namespace)
     return namespace[marker]
 
 

@@ -72,3 +72,18 @@ def test_errors_and_non_functions_are_reported_not_raised(capsys):
     assert "boom" in capsys.readouterr().out
     assert not check_generation_loop(3)
     assert "Pass the function itself" in capsys.readouterr().out
+
+
+def without_no_grad(lstm, observed_pose, content, horizon):
+    out, state = lstm(observed_pose, content)
+    current = out[:, -1:]
+    predictions = [current]
+    for _ in range(horizon - 1):
+        current, state = lstm(current, content, state)
+        predictions.append(current)
+    return torch.cat(predictions, 1).detach()  # right values, but every step kept its graph
+
+
+def test_a_loop_without_no_grad_is_refused(capsys):
+    assert not check_generation_loop(without_no_grad)
+    assert "torch.no_grad()" in capsys.readouterr().out
