@@ -147,16 +147,16 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         layout = torch.channels_last if any(p.dim() == 4 and not p.is_contiguous() and p.is_contiguous(
             memory_format=torch.channels_last) for p in drnet.parameters()) else torch.contiguous_format
         try:
-            return _fit_lstm(config, drnet, drnet_config, None, device, out_dir, resume, data_root, progress, callback)
+            return _fit_lstm(config, drnet, drnet_config, None, device, out_dir, resume, data_root, progress, callback,
+                              overwrite)
         finally:
             drnet.to(home, memory_format=layout)
-    return _fit_lstm(config, drnet, drnet_config, drnet_path, device, out_dir, resume, data_root, progress, callback)
+    return _fit_lstm(config, drnet, drnet_config, drnet_path, device, out_dir, resume, data_root, progress, callback,
+                              overwrite)
 
 
 def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet_path: str | None, device: torch.device,
-              out_dir, resume: bool, data_root, progress: bool, callback) -> LSTMFitResult:
-    from tqdm.auto import tqdm
-
+              out_dir, resume: bool, data_root, progress: bool, callback, overwrite: bool) -> LSTMFitResult:
     drnet = drnet.to(device).eval()
     for p in drnet.parameters():
         p.requires_grad_(False)
