@@ -225,7 +225,7 @@ class DRNet(nn.Module):
             )
         if not x.is_floating_point():
             raise ValueError(f"frames must be float in [0, 1], got {x.dtype}; divide uint8 frames by 255")
-        if x.numel() and not x.is_cuda:  # on CUDA a range check would wait for the GPU at every call
+        if x.numel() and x.device.type == "cpu":  # on a GPU a range check would wait for it at every call (meta: no values)
             low, high = (float(v) for v in torch.aminmax(x.detach()))
             if not (low >= -RANGE_TOLERANCE and high <= 1 + RANGE_TOLERANCE):
                 hint = "; divide 0..255 frames by 255" if high > 1.5 else ""
