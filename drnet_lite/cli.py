@@ -544,6 +544,7 @@ def cmd_download_kth(args: argparse.Namespace) -> int:
 
 def cmd_evaluate_kth(args: argparse.Namespace) -> int:
     """MCnet's protocol on the KTH test persons (per-step PSNR/SSIM: LSTM, oracle, copy-last) and the action probe."""
+    from .data.kth import SEQUENCE_FILE, kth_dir, load_sequences
     from .data.kth_source import KTHSource
     from .data.source import for_split
     from .evaluate import write_json
@@ -557,13 +558,16 @@ def cmd_evaluate_kth(args: argparse.Namespace) -> int:
         print(f"note: this DRNet works at {data.image_size}x{data.image_size}; MCnet's protocol is 128x128, so the "
               "numbers are not comparable with published tables")
     test = KTHSource(for_split(data, "test", seq_len=1), root=args.data)
+    listed = len(load_sequences(kth_dir(test.root) / SEQUENCE_FILE))
+    name = "KTH" if listed == 600 else f"a KTH-format set of {listed} listed videos (not the full KTH, which lists 600)"
+    print(f"data: {name} in {kth_dir(test.root)}")
     result = protocol_curves(drnet, lstm, test, observed=args.observe, predicted=args.horizon,
                              max_windows=args.max_windows, progress=True)
     print(format_curves(result))
     train = KTHSource(for_split(data, "train", seq_len=args.probe_frames), root=args.data)
     probe_test = KTHSource(for_split(data, "test", seq_len=args.probe_frames), root=args.data)
     probe = action_probe(drnet, train, probe_test, clips=args.probe_clips, frames=args.probe_frames)
-    print(format_probe(probe, "KTH"))
+    print(format_probe(probe, name))
     out = Path(args.out) if args.out else Path(args.checkpoint).with_name("kth_metrics.json")
     print(f"wrote {write_json({**result, 'action_probe': probe}, out)}")
     return 0

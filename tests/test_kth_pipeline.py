@@ -78,6 +78,8 @@ def test_kth_end_to_end(tmp_path, monkeypatch, capsys):
 
     assert cli.main(["evaluate-kth", "--checkpoint", str(lstm_run / "checkpoint.pt"), "--root", str(root),
                      "--observe", "4", "--horizon", "6", "--probe-clips", "24", "--probe-frames", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "not the full KTH" in printed and "MCnet protocol" in printed and "action probe on a KTH-format set" in printed
     saved = json.loads((lstm_run / "kth_metrics.json").read_text())
     assert saved["windows"] == result["windows"] and "action_probe" in saved
     # the generic commands work on a KTH run as on any source
