@@ -143,8 +143,10 @@ def test_checkers_work_in_place(path, mnist_source, tmp_path):
     name = re.match(r"def (\w+)\(", stub.source).group(1)
     wrong_name = re.search(r"^def (\w+)\(", wrong.source, flags=re.M).group(1)
     substituted = nbformat.v4.new_code_cell(wrong.source + f"\n{name} = {wrong_name}  # the wrong answer, as if typed in")
-    cells = [nbformat.from_dict(c) for c in setup_cells + [stub, solution, check]]
-    cells += [substituted, nbformat.from_dict(solution), nbformat.from_dict(check)]
+    def copy(cell):  # a fresh cell id: the solution and the check appear twice
+        return nbformat.v4.new_code_cell(cell.source, metadata=dict(cell.metadata))
+
+    cells = [copy(c) for c in setup_cells + [stub, solution, check]] + [substituted, copy(solution), copy(check)]
     small = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
     _execute(small, path.parent, _kernel_env(DRNET_DATA=str(mnist_source)), allow_errors=True)
     shipped_check, wrong_check = small.cells[len(setup_cells) + 2], small.cells[-1]
