@@ -109,7 +109,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if getattr(config.data, "source", None) == "turntable":  # the turntable's own table (probes, exact swaps)
         from .experiments.turntable import evaluate_turntable, format_table as turntable_table
 
-        results = evaluate_turntable(model, config, root=args.data)
+        from .course import quick_mode
+
+        results = evaluate_turntable(model, config, root=args.data, probe_count=args.probe_clips // 2 + 500,
+                                     pairs=min(args.pairs, 256), quick=quick_mode())
         results["checkpoint"] = str(args.checkpoint)
         results["seconds"] = round(time.perf_counter() - start, 1)
         print(turntable_table(results))
