@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
+import pickle
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
+from .atomic import atomic_write
+
 FORMAT = "drnet_lite/1"
+#: What a training checkpoint holds only to be resumed.
+RESUME_ONLY = ("optimizers", "optimizer", "rng")
+#: Config fields a resumed run may change.
+RESUMABLE_CHANGES = ("steps", "device", "checkpoint_every", "log_every", "image_every")
 
 
 class CheckpointError(RuntimeError):
@@ -23,25 +29,28 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``payload`` to ``path`` atomically (temp file, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``payload`` to ``path`` atomically (unique temp file, fsync, rename)."""
     payload = {"format": FORMAT, **payload}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda handle: torch.save(payload, handle))
+
+
+def non_finite_tensor(value: Any, where: str = "") -> str | None:
+    """The key path of the first floating tensor holding NaN or inf inside nested dicts/lists, or None."""
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point() or value.is_complex():
+            return None if bool(torch.isfinite(value).all()) else (where or "<tensor>")
+        return None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = non_finite_tensor(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -51,27 +60,51 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_locati
         raise CheckpointError(f"no checkpoint at {path}")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "GLOBAL" in str(exc):  # the weights-only unpickler met a class or function: objects beyond tensors
+            raise CheckpointError(
+                f"{path} holds Python objects beyond tensors and plain values, which a drnet_lite checkpoint never "
+                "does; it was refused because unpickling such objects can run arbitrary code. Do not load it "
+                "unsafely; use a checkpoint written by drnet_lite."
+            ) from None
+        raise CheckpointError(f"{path} could not be read as a checkpoint (truncated or corrupt); "
+                              "use an earlier checkpoint or train again") from None
     except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        detail = f" ({type(exc).__name__}: {first[:120]})" if first and "weights_only" not in first else ""
         raise CheckpointError(
-            f"{path} could not be read as a checkpoint (truncated or corrupt?): {type(exc).__name__}: {exc}. "
-            "Use an earlier checkpoint or train again."
-        ) from exc
+            f"{path} could not be read as a checkpoint (truncated or corrupt){detail}; "
+            "use an earlier checkpoint or train again"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a drnet_lite checkpoint (format {FORMAT!r} expected)")
     if kind is not None and payload.get("kind") != kind:
         raise CheckpointError(f"{path} holds a {payload.get('kind')!r} checkpoint, expected {kind!r}")
+    bad = non_finite_tensor({k: payload[k] for k in ("state", *RESUME_ONLY) if k in payload})
+    if bad is not None:
+        raise CheckpointError(
+            f"{path} holds non-finite values (NaN or inf) in {bad}: the run that wrote it had diverged; "
+            "use an earlier checkpoint or train again with a lower --lr"
+        )
     return payload
 
 
-#: What a training checkpoint holds only to be resumed.
-RESUME_ONLY = ("optimizers", "optimizer", "rng")
 
 
-def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
+def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, half: bool = False) -> Path:
     """Write a slim copy of a training checkpoint for shipping: everything but the optimiser
-    and RNG state (config, weights, step, history, training time), so it can be used, not resumed."""
+    and RNG state (config, weights, step, history, training time), so it can be used, not resumed.
+
+    ``half``: store floating weights as float16 (half the size; loading casts them back to
+    float32, so the model computes with the rounded weights)."""
+    if Path(out).resolve() == Path(checkpoint).resolve():
+        raise ValueError(f"export: --out {out} is the checkpoint itself; exporting over it would throw away its "
+                         "optimiser state. Give another --out")
     payload = load_checkpoint(checkpoint)
     slim = {k: v for k, v in payload.items() if k not in RESUME_ONLY and k != "format"}
+    if half:
+        slim["state"] = {k: v.half() if v.is_floating_point() else v for k, v in slim["state"].items()}
+        slim["storage"] = "float16"
     return save_checkpoint(slim, out)
 
 
@@ -81,9 +114,15 @@ def load_for_resume(path: Path | None, kind: str, config: Any, from_dict: Callab
     if path is None or not path.is_file():
         raise CheckpointError(f"--resume: no checkpoint at {path}; start without --resume")
     payload = load_checkpoint(path, kind=kind)
+    if not any(key in payload for key in RESUME_ONLY):
+        raise CheckpointError(
+            f"--resume: {path} holds exported weights (no optimiser state), which cannot be resumed; "
+            "resume from the training run's own checkpoint, or start a new run in another --out"
+        )
     saved = from_dict(payload["config"])
-    if dataclasses.replace(saved, steps=config.steps, device=config.device) != config:
-        raise ValueError(f"--resume: {path} was trained with another config; only steps and device may change")
+    free = {name: getattr(config, name) for name in RESUMABLE_CHANGES if hasattr(config, name)}
+    if dataclasses.replace(saved, **free) != config:
+        raise ValueError(f"--resume: {path} was trained with another config; only {', '.join(RESUMABLE_CHANGES)} may change")
     return payload
 
 

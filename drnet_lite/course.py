@@ -28,10 +28,33 @@ def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def check_device(device: str) -> torch.device:
+    """``torch.device(device)`` if this machine has it; else ``ValueError`` naming the fix."""
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown device {device!r}; choose {DEVICE_CHOICES}") from None
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r}: CUDA is not available on this machine; use --device cpu (or auto)")
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif chosen.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {device!r}: Apple MPS is not available on this machine; use --device cpu (or auto)")
+    elif chosen.type != "cpu":
+        raise ValueError(f"device {device!r} is not supported; choose {DEVICE_CHOICES}")
+    return chosen
+
+
 def pick_device(device: str | None = None) -> torch.device:
-    """``device`` if given, else CUDA, then Apple MPS, then CPU."""
+    """``device`` if given (checked by :func:`check_device`), else CUDA, then Apple MPS, then CPU."""
     if device and device != "auto":
-        return torch.device(device)
+        return check_device(device)
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)

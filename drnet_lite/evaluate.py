@@ -1,4 +1,5 @@
-"""Measured disentanglement of a trained DRNet on a fixed, seeded Moving MNIST test set.
+"""Measured disentanglement of a trained DRNet on a fixed, seeded Moving MNIST test set (the Moving MNIST part;
+the metrics every source gets are in :mod:`drnet_lite.evaluate_frames`).
 
 * Swap fidelity: PSNR/SSIM of ``D(E_c(A), E_p(B))`` against the exact target
   (A's digits at B's positions), whole frame and on the digit windows.
@@ -14,20 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
+from . import atomic
 from .data import Clips, MovingMNIST, MovingMNISTConfig
+from .evaluate_frames import fit_probe as _fit_probe, fresh_scene_discriminator  # noqa: F401
 from .judge import DigitJudge, read_digits
-from .losses import scene_discriminator_loss, shuffled_partner
 from .metrics import best_pairing_scores, shift_tolerant_window_ssim, summarize, swap_targets
-from .models import DRNet, SceneDiscriminator
+from .models import DRNet
 from .swap import reconstruct
 
 TEST_SEED = 2017
@@ -116,32 +115,6 @@ def encode_clips(model: DRNet, data: MovingMNIST, count: int, seed: int, frames_
     return content.view(*shape, -1).cpu().clone(), pose.view(*shape, -1).cpu().clone(), clips
 
 
-def _fit_probe(x_train, y_train, x_test, y_test, classes: int | None, hidden: int | None, epochs: int = 300, seed: int = 0) -> float:
-    """Train a linear (hidden=None) or one-hidden-layer probe with Adam, full batch; return test accuracy or R^2."""
-    torch.manual_seed(seed)
-    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
-    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    out_dim = classes if classes else y_train.shape[1]
-    layers: list[nn.Module] = [nn.Linear(x_train.shape[1], out_dim)] if hidden is None else [
-        nn.Linear(x_train.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, out_dim)]
-    probe = nn.Sequential(*layers)
-    optimizer = torch.optim.Adam(probe.parameters(), lr=1e-2, weight_decay=1e-4)
-    with torch.enable_grad():
-        for _ in range(epochs):
-            pred = probe(x_train)
-            loss = F.cross_entropy(pred, y_train) if classes else F.mse_loss(pred, y_train)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    with torch.no_grad():
-        pred = probe(x_test)
-        if classes:
-            return float((pred.argmax(1) == y_test).float().mean())
-        residual = (pred - y_test).pow(2).sum()
-        total = (y_test - y_test.mean(0)).pow(2).sum()
-        return float(1 - residual / total)
-
-
 def leakage_probes(model: DRNet, data: MovingMNIST, count: int = 2000, seed: int = TEST_SEED + 1) -> dict[str, float]:
     """Digit identity from pose, position from content (linear and MLP), and a fresh scene discriminator."""
     content, pose, clips = encode_clips(model, data, count, seed)
@@ -158,28 +131,6 @@ def leakage_probes(model: DRNet, data: MovingMNIST, count: int = 2000, seed: int
     return results
 
 
-def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hidden: int, steps: int = 1000, seed: int = 0) -> float:
-    """Train a new C on frozen pose pairs (first ``split`` clips), return its accuracy on the rest."""
-    torch.manual_seed(seed)
-    disc = SceneDiscriminator(pose_dim, hidden)
-    optimizer = torch.optim.Adam(disc.parameters(), lr=1e-3)
-    train, test = pose[:split], pose[split:]
-    g = torch.Generator().manual_seed(seed)
-    with torch.enable_grad():
-        for _ in range(steps):
-            idx = torch.randperm(len(train), generator=g)[:100]  # distinct clips: a shuffled pair never meets itself
-            a, b = train[idx, 0], train[idx, 1]
-            shift = 1 + int(torch.randint(0, len(idx) - 1, (1,), generator=g))
-            loss, _ = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, shift)))
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    with torch.no_grad():
-        a, b = test[:, 0], test[:, 1]
-        _, accuracy = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, 1)))
-    return float(accuracy)
-
-
 def evaluate(model: DRNet, data_config: MovingMNISTConfig, judge: DigitJudge, root: str | os.PathLike | None = None,
              pairs: int = 500, probe_clips: int = 2000, device: str | torch.device = "cpu") -> dict[str, Any]:
     """Every number of this module for one model, on the fixed test set of its data distribution."""
@@ -192,9 +143,5 @@ def evaluate(model: DRNet, data_config: MovingMNISTConfig, judge: DigitJudge, ro
 
 
 def write_json(results: dict[str, Any], path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-    return path
+    """Write ``results`` as strict JSON, atomically; NaN or inf raise ``ValueError`` (see :func:`drnet_lite.atomic.write_json`)."""
+    return atomic.write_json(results, path)

@@ -89,16 +89,21 @@ def train_judge(epochs: int = 3, batch_size: int = 128, lr: float = 1e-3, seed: 
     bar.close()
     accuracy = judge_accuracy(judge, "test", root=root)
     if out is not None:
-        save_checkpoint({"kind": "digit_judge", "state": judge.state_dict(), "test_accuracy": accuracy,
-                         "epochs": epochs, "seed": seed}, out)
+        save_checkpoint(judge_payload(judge, accuracy, epochs, seed), out)
     return judge.eval(), accuracy
+
+
+def judge_payload(judge: DigitJudge, accuracy: float, epochs: int, seed: int) -> dict:
+    """What a judge checkpoint holds."""
+    return {"kind": "digit_judge", "state": judge.state_dict(), "test_accuracy": accuracy, "epochs": epochs, "seed": seed}
 
 
 def load_judge(path: str | os.PathLike | None = None) -> DigitJudge:
     """Load the judge's weights (default: the shipped ``assets/digit_judge.pt``)."""
     path = Path(path) if path is not None else asset_path("digit_judge.pt")
     if not path.is_file():
-        raise FileNotFoundError(f"no digit judge at {path}; make one with `python -m drnet_lite train-judge --out {path}`")
+        how = "--replace-asset" if path.resolve() == DEFAULT_JUDGE.resolve() else f"--out {path}"
+        raise FileNotFoundError(f"no digit judge at {path}; make one with `python -m drnet_lite train-judge {how}`")
     payload = load_checkpoint(path, kind="digit_judge")
     judge = DigitJudge()
     judge.load_state_dict(payload["state"])

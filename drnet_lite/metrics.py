@@ -187,6 +187,9 @@ def best_shift(output: torch.Tensor, digits: torch.Tensor, positions: torch.Tens
 
 
 def summarize(values: torch.Tensor) -> float:
-    """Mean over finite values (PSNR of an exact match is inf); inf if all are inf."""
+    """Mean over finite values (PSNR of an exact match is +inf); +inf if all are +inf.
+    NaN anywhere (a broken model) gives NaN, never inf: a NaN is not a perfect score."""
+    if bool(torch.isnan(values).any()) or bool((values == -math.inf).any()):
+        return math.nan
     finite = values[torch.isfinite(values)]
     return float(finite.mean()) if len(finite) else math.inf

@@ -24,12 +24,18 @@ import torch
 from torch import nn
 
 
+#: Largest frame size the models are built for (the paper uses 64 and 128; a stage is added per doubling).
+MAX_IMAGE_SIZE = 256
+#: Frames may overshoot [0, 1] by this much (resampling) before they are refused.
+RANGE_TOLERANCE = 1e-3
+
+
 @dataclass
 class DRNetConfig:
     """Everything needed to rebuild a DRNet model (stored in every checkpoint).
 
     Attributes:
-        image_size: frame size (a power of two, at least 8).
+        image_size: frame size (a power of two from 8 to :data:`MAX_IMAGE_SIZE`).
         channels: input/output channels (1 grey, or one per digit).
         content_dim: size of the content vector h_c.
         pose_dim: size of the pose vector h_p.
@@ -61,8 +67,8 @@ class DRNetConfig:
 
     def __post_init__(self) -> None:
         size = self.image_size
-        if size < 8 or size & (size - 1):
-            raise ValueError(f"image_size must be a power of two >= 8 (32, 64, 128), got {size}")
+        if size < 8 or size > MAX_IMAGE_SIZE or size & (size - 1):
+            raise ValueError(f"image_size must be a power of two from 8 to {MAX_IMAGE_SIZE} (32, 64, 128), got {size}")
         for name in ("channels", "content_dim", "pose_dim", "width", "discriminator_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -210,12 +216,20 @@ class DRNet(nn.Module):
         return self.decode(content, self.encode_pose(pose_frame), skips)
 
     def _check_frames(self, x: torch.Tensor) -> None:
+        """Shape, dtype and range: frames are float in [0, 1] (one min/max per call, see benchmarks/bench_input_check.py)."""
         c, s = self.config.channels, self.config.image_size
         if x.dim() != 4 or x.shape[1:] != (c, s, s):
             raise ValueError(
                 f"expected frames of shape (B, {c}, {s}, {s}) for this model, got {tuple(x.shape)}; "
                 "check image_size and the channel mode of the data"
             )
+        if not x.is_floating_point():
+            raise ValueError(f"frames must be float in [0, 1], got {x.dtype}; divide uint8 frames by 255")
+        if x.numel() and not x.is_cuda:  # on CUDA a range check would wait for the GPU at every call
+            low, high = (float(v) for v in torch.aminmax(x.detach()))
+            if not (low >= -RANGE_TOLERANCE and high <= 1 + RANGE_TOLERANCE):
+                hint = "; divide 0..255 frames by 255" if high > 1.5 else ""
+                raise ValueError(f"frames must be float in [0, 1], got min {low:.4g} / max {high:.4g}{hint}")
 
     def autoencoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of E_c, E_p and D (updated together, against C)."""

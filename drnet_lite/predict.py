@@ -115,7 +115,19 @@ def _lite() -> LSTMConfig:
                                bank_length=100, log_every=25)
 
 
-LSTM_PRESETS: dict[str, Callable[[], LSTMConfig]] = {"lstm-reference": _reference, "lstm-lite": _lite}
+def _video() -> LSTMConfig:
+    """The pose LSTM for the ``video-64`` DRNet: the reference network at half width (128 units), a bank
+    of 300 pre-encoded 40-frame clips of the video's train split, 10 observed + 10 predicted frames,
+    lr 1e-3 falling to 0 over the second half, 2,000 steps (a few CPU minutes)."""
+    return dataclasses.replace(LSTMConfig(), hidden_size=128, predicted=10, lr=1e-3, lr_decay=0.5, steps=2000,
+                               batch_size=32, bank_clips=300, bank_length=40, log_every=25)
+
+
+LSTM_PRESETS: dict[str, Callable[[], LSTMConfig]] = {"lstm-reference": _reference, "lstm-lite": _lite,
+                                                     "lstm-video": _video}
+
+#: The LSTM preset ``train-lstm`` picks for a DRNet of each source, when none is named.
+DEFAULT_LSTM_PRESET = {"moving-mnist": "lstm-lite", "video": "lstm-video"}
 
 
 def lstm_preset(name: str, **overrides: Any) -> LSTMConfig:
@@ -171,15 +183,20 @@ def lstm_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def encode_sequence(drnet: DRNet, frames: torch.Tensor, content_time: int, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pose vectors of every frame and the content vector of one frame.
+def encode_sequence(drnet: DRNet, frames: torch.Tensor, content_time: int, batch: int = 1000,
+                    with_skips: bool = False):
+    """Pose vectors of every frame and the content of one frame.
 
     Args:
         frames: (B, T, C, H, W) clips.
         content_time: index of the frame whose content is kept (the last observed one).
+        with_skips: also return the content encoder's feature maps of that
+            frame (the rest of the content for a ``skip=True`` DRNet, which
+            its decoder needs to draw a frame).
 
     Returns:
-        pose (B, T, pose_dim) and content (B, content_dim).
+        pose (B, T, pose_dim) and content (B, content_dim); with ``with_skips``
+        a third item, the list of feature maps (B, C_i, H_i, W_i).
     """
     if frames.dim() != 5:
         raise ValueError(f"frames must be (B, T, C, H, W), got {tuple(frames.shape)}")
@@ -188,8 +205,17 @@ def encode_sequence(drnet: DRNet, frames: torch.Tensor, content_time: int, batch
         raise ValueError(f"content_time {content_time} is outside the {t} frames of the clips")
     flat = frames.flatten(0, 1)
     pose = torch.cat([drnet.encode_pose(flat[i:i + batch]) for i in range(0, len(flat), batch)])
-    content = drnet.encode_content(frames[:, content_time])[0]
+    content, skips = drnet.encode_content(frames[:, content_time])
+    if with_skips:
+        return pose.view(b, t, -1), content, skips
     return pose.view(b, t, -1), content
+
+
+def _need_skips(drnet: DRNet, skips: list[torch.Tensor] | None) -> None:
+    if drnet.config.skip and skips is None:
+        raise ValueError("this DRNet has skip connections (skip=True): its decoder also needs the content encoder's "
+                         "feature maps of the content frame; pass skips (e.g. from encode_sequence(..., with_skips=True) "
+                         "or drnet.encode_content(frame)[1])")
 
 
 def teacher_forced(lstm: PoseLSTM, pose: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
@@ -233,16 +259,27 @@ def generate_poses(lstm: PoseLSTM, observed_pose: torch.Tensor, content: torch.T
 
 
 @torch.inference_mode()
-def decode_poses(drnet: DRNet, content: torch.Tensor, pose: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Frames ``D(h_c, h_p(t))`` for every step: content (B, Dc), pose (B, T, Dp) -> (B, T, C, H, W)."""
+def decode_poses(drnet: DRNet, content: torch.Tensor, pose: torch.Tensor, batch: int = 1000,
+                 skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """Frames ``D(h_c, h_p(t))`` for every step: content (B, Dc), pose (B, T, Dp) -> (B, T, C, H, W).
+
+    ``skips``: the content frame's feature maps (B, ...) each, needed by a
+    ``skip=True`` DRNet. Decoding runs ``batch`` frames at a time, and the
+    content (vector and maps) is indexed per chunk, never repeated for all
+    T steps at once, so memory does not grow with T beyond the output.
+    """
     b, t = pose.shape[:2]
+    _need_skips(drnet, skips)
     if t == 0:
         s = drnet.config.image_size
         return pose.new_zeros(b, 0, drnet.config.channels, s, s)
     flat_pose = pose.flatten(0, 1)
-    flat_content = content.repeat_interleave(t, dim=0)
-    frames = torch.cat([drnet.decode(flat_content[i:i + batch], flat_pose[i:i + batch])
-                        for i in range(0, len(flat_pose), batch)])
+    chunks = []
+    for i in range(0, len(flat_pose), batch):
+        rows = torch.arange(i, min(i + batch, len(flat_pose)), device=pose.device) // t
+        maps = [m[rows] for m in skips] if skips is not None and drnet.config.skip else None
+        chunks.append(drnet.decode(content[rows], flat_pose[i:i + batch], maps))
+    frames = torch.cat(chunks)
     return frames.view(b, t, *frames.shape[1:])
 
 
@@ -255,35 +292,46 @@ class Rollout:
         observed_pose: (B, T, pose_dim) pose vectors of the observed frames.
         pose: (B, horizon, pose_dim) the predicted pose vectors.
         frames: (B, horizon, C, H, W) decoded predictions, or None when not kept.
+        skips: the content encoder's feature maps of the last observed frame
+            (the rest of the content; what a ``skip=True`` decoder needs).
     """
 
     content: torch.Tensor
     observed_pose: torch.Tensor
     pose: torch.Tensor
     frames: torch.Tensor | None
+    skips: list[torch.Tensor] | None = None
+
+    def decode(self, drnet: DRNet, pose: torch.Tensor | None = None) -> torch.Tensor:
+        """Frames of these (or other) poses with this rollout's content: (B, T, C, H, W)."""
+        return decode_poses(drnet, self.content, self.pose if pose is None else pose, skips=self.skips)
 
 
 @torch.inference_mode()
 def rollout(drnet: DRNet, lstm: PoseLSTM, observed: torch.Tensor, horizon: int, decode: bool = True) -> Rollout:
     """Predict ``horizon`` frames after the observed frames (B, T, C, H, W).
 
-    Content: ``h_c = E_c(x_T)``; poses: :func:`generate_poses`; frames:
+    Content: ``h_c = E_c(x_T)`` (with the content encoder's feature maps of
+    x_T for a skip DRNet); poses: :func:`generate_poses`; frames:
     ``D(h_c, h_hat(t))`` (skipped with ``decode=False``: poses are tiny,
     frames are not, 500 frames of one 64x64 clip are 8 MB).
     """
     drnet.eval()
     lstm.eval()
-    observed_pose, content = encode_sequence(drnet, observed, content_time=-1)
+    observed_pose, content, skips = encode_sequence(drnet, observed, content_time=-1, with_skips=True)
+    skips = skips if drnet.config.skip else None
     pose = generate_poses(lstm, observed_pose, content, horizon)
-    frames = decode_poses(drnet, content, pose) if decode else None
-    return Rollout(content=content, observed_pose=observed_pose, pose=pose, frames=frames)
+    frames = decode_poses(drnet, content, pose, skips=skips) if decode else None
+    return Rollout(content=content, observed_pose=observed_pose, pose=pose, frames=frames, skips=skips)
 
 
 @torch.inference_mode()
-def oracle_frames(drnet: DRNet, content: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
-    """Upper bound for the LSTM: the decoder fed the *true* future poses ``D(h_c, E_p(x_t))``."""
+def oracle_frames(drnet: DRNet, content: torch.Tensor, future: torch.Tensor,
+                  skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """Upper bound for the LSTM: the decoder fed the *true* future poses ``D(h_c, E_p(x_t))``
+    (``skips``: the content frame's feature maps, for a skip DRNet; e.g. ``Rollout.skips``)."""
     pose, _ = encode_sequence(drnet, future, content_time=0)
-    return decode_poses(drnet, content, pose)
+    return decode_poses(drnet, content, pose, skips=skips)
 
 
 def copy_last_frames(observed: torch.Tensor, horizon: int) -> torch.Tensor:

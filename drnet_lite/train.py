@@ -19,19 +19,21 @@ import dataclasses
 import io
 import math
 import os
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, save_checkpoint
+from .atomic import write_text
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
 from .course import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
 from .losses import adversarial_loss, reconstruction_loss, scene_discriminator_loss, shuffled_partner, similarity_loss
 from .models import DRNet, DRNetConfig
+from .loop import LoopState, train_loop
+from .runs import TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
 from .swap import reconstruction_figure, swap_figure
 from .viz import save_png
 
@@ -163,7 +165,34 @@ def _lite() -> TrainConfig:
                        log_every=25, image_every=500, checkpoint_every=500)
 
 
-PRESETS: dict[str, Callable[[], TrainConfig]] = {"mnist-paper": _paper, "mnist-lite": _lite}
+def _video64() -> TrainConfig:
+    """A skip DRNet for real video on a CPU: tiles of ``vtest.avi`` (pass other files with ``videos=``).
+
+    The data: Debian opencv-doc's ``vtest.avi`` (795 frames of a plaza seen
+    from above, 768 x 576, 10 fps) cut 3 x 4 into twelve 192 x 192 tiles, each
+    its own scene, resized to 64 x 64 grey; the last 20% of the frames are the
+    test split. Content is the tile's scene (lawn, path, a building's edge),
+    pose the people walking through it.
+
+    The model: the skip variant the paper uses for KTH: the decoder also gets
+    the content encoder's feature maps, so the background detail need not pass
+    through the vectors. Width 16, content 64, pose 10, batch 32. Content and
+    pose frames up to max_step = 10 frames (1 s) apart: people move, the
+    scene does not. alpha 0.1, beta 0.1, constant lr; 750 steps (about
+    0.3 CPU seconds each on one core; see assets/README.md for the measured run).
+    """
+    from .data.video import VTEST, VideoConfig
+
+    data = VideoConfig(videos=(str(VTEST),), image_size=64, channels="grey", resize="crop", tiles=(3, 4),
+                       seq_len=30, split_by="time", test_fraction=0.2)
+    model = DRNetConfig(image_size=64, channels=1, content_dim=64, pose_dim=10, width=16, skip=True,
+                        normalize_content=True)
+    return TrainConfig(model=model, data=data, steps=750, batch_size=32, lr=2e-3, beta1=0.5,
+                       similarity_weight=0.1, adversarial_weight=0.1, max_step=10,
+                       log_every=25, image_every=250, checkpoint_every=250)
+
+
+PRESETS: dict[str, Callable[[], TrainConfig]] = {"mnist-paper": _paper, "mnist-lite": _lite, "video-64": _video64}
 
 
 def _turntable_lite() -> TrainConfig:
@@ -182,7 +211,8 @@ PRESETS.update({"turntable-lite": _turntable_lite, "norb": _norb})
 
 
 def preset(name: str, **overrides: Any) -> TrainConfig:
-    """A named preset (``mnist-paper``, ``mnist-lite``) with optional flat overrides."""
+    """A named preset (``mnist-paper``, ``mnist-lite``: Moving MNIST; ``video-64``: real video) with optional
+    flat overrides."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return with_overrides(PRESETS[name](), **overrides)
@@ -281,10 +311,6 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
     }
 
 
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
 @dataclass
 class FitResult:
     model: DRNet
@@ -320,9 +346,7 @@ def write_history_csv(history: list[dict[str, float]], path: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
     writer.writeheader()
     writer.writerows(history)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(buffer.getvalue())
-    os.replace(tmp, path)
+    write_text(path, buffer.getvalue())
 
 
 def checkpoint_payload(model: DRNet, optimizers: Optimizers, config: TrainConfig, step: int,
@@ -354,7 +378,7 @@ def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
         data_root: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[int, list[dict[str, float]], DRNet], None] | None = None,
-        compile_model: bool = False) -> FitResult:
+        compile_model: bool = False, overwrite: bool = False) -> FitResult:
     """Train DRNet for ``config.steps`` steps in total.
 
     Args:
@@ -362,6 +386,8 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             (None: keep everything in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config); the
             result equals an uninterrupted run on the CPU.
+        overwrite: replace the run already in ``out_dir`` (without it, or
+            ``resume``, a folder holding a run is refused; see :mod:`drnet_lite.runs`).
         data_root: the source's data folder (Moving MNIST: the MNIST folder, default
             ``$DRNET_DATA`` or the cache; video: the decoded-frame cache).
         progress: show a tqdm bar with the losses and C's accuracy.
@@ -373,99 +399,81 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     (1.3x faster for the lite preset on 2 CPU cores); Adam uses its fused
     kernel on CUDA and its foreach kernel on the CPU.
 
-    Raises:
-        TrainingDiverged: a loss became NaN/inf; the last checkpoint is kept.
-    """
-    from tqdm.auto import tqdm
+    Ctrl-C stops the run after the step in progress and saves it (then raises
+    :class:`~drnet_lite.runs.Interrupted`).
 
+    Raises:
+        TrainingDiverged: a loss became NaN/inf or exploded, or the weights became
+            non-finite; the last good checkpoint is kept.
+        RunFolderError: ``out_dir`` cannot be used (see :func:`~drnet_lite.runs.open_run`).
+    """
     config.validate()
     device = pick_device(config.device)
-    out = Path(out_dir) if out_dir is not None else None
-    ckpt_path = out / "checkpoint.pt" if out is not None else None
+    run = open_run(out_dir, resume=resume, overwrite=overwrite)
+    out, ckpt_path = run.folder, run.checkpoint
+    try:  # the setup: a failure here releases the folder
+        model = build_model(config, device)
+        # channels_last: measured 1.3x faster for the lite preset on a 2-core CPU, and the fast layout on CUDA
+        layout = torch.channels_last if device.type in ("cuda", "cpu") else torch.contiguous_format
+        model = model.to(memory_format=layout)
+        optimizers = Optimizers.create(model, config)
+        data_rng = torch.Generator()
+        data_rng.manual_seed(config.seed)
+        history: list[dict[str, float]] = []
+        step, elapsed = 0, 0.0
+        if resume:
+            payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
+            model.load_state_dict(payload["state"])
+            optimizers.load_state_dict(payload["optimizers"])
+            data_rng.set_state(payload["rng"]["data"])
+            torch.set_rng_state(payload["rng"]["torch"])
+            step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+            run.saved_step = step
 
-    model = build_model(config, device)
-    # channels_last: measured 1.3x faster for the lite preset on a 2-core CPU, and the fast layout on CUDA
-    layout = torch.channels_last if device.type in ("cuda", "cpu") else torch.contiguous_format
-    model = model.to(memory_format=layout)
-    optimizers = Optimizers.create(model, config)
-    data_rng = torch.Generator()
-    data_rng.manual_seed(config.seed)
-    history: list[dict[str, float]] = []
-    step, elapsed = 0, 0.0
-    if resume:
-        payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
-        model.load_state_dict(payload["state"])
-        optimizers.load_state_dict(payload["optimizers"])
-        data_rng.set_state(payload["rng"]["data"])
-        torch.set_rng_state(payload["rng"]["torch"])
-        step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+        if compile_model:
+            for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
+                network.compile()
+        data = make_source(config.data, root=data_root, device=device)
+        try:  # before any work: can the source give frames max_step apart?
+            data.sample(2, seed=0, times=torch.tensor([[0, config.max_step]] * 2))
+        except ValueError as exc:
+            raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
+                             "use a smaller max_step or longer clips (seq_len)") from exc
+        preview = preview_frames(config, root=data_root, device=device) if out is not None else None
+        use_amp = config.amp and device.type == "cuda"
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else None
+        state = LoopState(step, history, elapsed)
 
-    if compile_model:
-        for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
-            network.compile()
-    data = make_source(config.data, root=data_root, device=device)
-    try:  # before any work: can the source give frames max_step apart?
-        data.sample(2, seed=0, times=torch.tensor([[0, config.max_step]] * 2))
-    except ValueError as exc:
-        raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
-                         "use a smaller max_step or longer clips (seq_len)") from exc
-    preview = preview_frames(config, root=data_root, device=device) if out is not None else None
-    use_amp = config.amp and device.type == "cuda"
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else None
+        def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
+            run.save(checkpoint_payload(model, optimizers, config, at_step, data_rng, state.history, state.elapsed),
+                     after=lambda: write_history_csv(state.history, out / "history.csv"))
 
-    def save(at_step: int) -> None:
-        if ckpt_path is not None:
-            save_checkpoint(checkpoint_payload(model, optimizers, config, at_step, data_rng, history, elapsed), ckpt_path)
-            write_history_csv(history, out / "history.csv")
+        def pictures(at_step: int) -> None:
+            if out is None:
+                return
+            save_png(reconstruction_figure(model, *preview), out / "images" / f"reconstruction_{at_step:06d}.png", scale=2)
+            save_png(swap_figure(model, *preview), out / "images" / f"swap_{at_step:06d}.png", scale=2)
+    except BaseException:
+        run.close()
+        raise
 
-    def pictures(at_step: int) -> None:
-        if out is None:
-            return
-        save_png(reconstruction_figure(model, *preview), out / "images" / f"reconstruction_{at_step:06d}.png", scale=2)
-        save_png(swap_figure(model, *preview), out / "images" / f"swap_{at_step:06d}.png", scale=2)
+    def one_step(at: int) -> dict[str, torch.Tensor]:
+        times = sample_times(config.batch_size, config.max_step, data_rng)
+        shift = int(torch.randint(1, config.batch_size, (1,), generator=data_rng))
+        frames = data.sample(config.batch_size, generator=data_rng, times=times).frames
+        for group in optimizers.autoencoder.param_groups + optimizers.discriminator.param_groups:
+            group["lr"] = learning_rate(config, at)
+        if layout is torch.channels_last:
+            frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
+        return train_step(model, optimizers, frames, config, shift, autocast)
 
     model.train()
-    sums: dict[str, torch.Tensor] = {}
-    count = 0
-    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="DRNet", dynamic_ncols=True)
-    tick = time.perf_counter()
-    try:
-        while step < config.steps:
-            times = sample_times(config.batch_size, config.max_step, data_rng)
-            shift = int(torch.randint(1, config.batch_size, (1,), generator=data_rng))
-            frames = data.sample(config.batch_size, generator=data_rng, times=times).frames
-            for group in optimizers.autoencoder.param_groups + optimizers.discriminator.param_groups:
-                group["lr"] = learning_rate(config, step)
-            if layout is torch.channels_last:
-                frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
-            losses = train_step(model, optimizers, frames, config, shift, autocast)
-            if not torch.isfinite(losses["total"]) or not torch.isfinite(losses["scene"]):
-                last = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path else "nothing was saved"
-                raise TrainingDiverged(
-                    f"loss became {losses['total'].item()} at step {step + 1}; {last}. "
-                    "Try a lower learning rate (--lr) or smaller loss weights."
-                )
-            step += 1
-            for key, value in losses.items():
-                sums[key] = sums.get(key, 0.0) + value
-            count += 1
-            if step % config.log_every == 0 or step == config.steps:
-                now = time.perf_counter()
-                elapsed += now - tick
-                tick = now
-                row = {"step": step, **{k: float(v) / count for k, v in sums.items()}, "time": round(elapsed, 3)}
-                history.append(row)
-                sums, count = {}, 0
-                bar.set_postfix(rec=f"{row['rec']:.4f}", sim=f"{row['sim']:.4f}", adv=f"{row['adv']:.3f}", C_acc=f"{row['scene_acc']:.2f}")
-                if callback is not None:
-                    callback(step, history, model)
-            if step % config.image_every == 0 or step == config.steps:
-                pictures(step)
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                save(step)
-            bar.update(1)
-    finally:
-        bar.close()
+    train_loop(run, state, config.steps, one_step, save, config.log_every, config.checkpoint_every,
+               pictures=pictures, image_every=config.image_every, progress=progress, desc="DRNet",
+               postfix=lambda row: dict(rec=f"{row['rec']:.4f}", sim=f"{row['sim']:.4f}", adv=f"{row['adv']:.3f}",
+                                        C_acc=f"{row['scene_acc']:.2f}"),
+               on_log=None if callback is None else (lambda at, rows: callback(at, rows, model)))
+    step = state.step
     # hand back the ordinary layout, so the model computes exactly like one rebuilt by load_drnet
     model = model.to(memory_format=torch.contiguous_format).eval()
     return FitResult(model=model, config=config, history=history, out_dir=out, step=step)

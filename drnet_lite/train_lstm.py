@@ -1,7 +1,7 @@
 """Training the pose LSTM on a frozen DRNet, and loading it back.
 
 Every step draws fresh clips of ``observed + predicted`` frames from the DRNet's
-own Moving MNIST distribution (train split), encodes them with the frozen
+own clip source (train split; any registered source), encodes them with the frozen
 encoders (eval mode, no gradients), and takes one Adam step on
 :func:`drnet_lite.predict.lstm_loss` of the teacher-forced predictions.
 
@@ -11,22 +11,22 @@ another DRNet.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
 from .course import pick_device
-from .data import MovingMNIST
+from .data import ClipSource, for_split, make_source
+from .loop import LoopState, train_loop
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
-from .train import TrainConfig, TrainingDiverged, learning_rate, load_drnet, write_history_csv
+from .runs import open_run
+from .train import TrainConfig, learning_rate, load_drnet, write_history_csv
 
 
 def drnet_fingerprint(drnet: DRNet) -> str:
@@ -53,7 +53,7 @@ class PoseBank:
 
     @classmethod
     @torch.no_grad()
-    def build(cls, drnet: DRNet, data: MovingMNIST, clips: int, length: int, seed: int, batch: int = 50,
+    def build(cls, drnet: DRNet, data: ClipSource, clips: int, length: int, seed: int, batch: int = 50,
               progress: bool = False) -> "PoseBank":
         """Encode ``clips`` seeded clips of ``length`` frames (drawn ``batch`` clips at a time)."""
         from tqdm.auto import tqdm
@@ -112,7 +112,8 @@ def _payload(lstm: PoseLSTM, optimizer: torch.optim.Optimizer, config: LSTMConfi
 def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str | os.PathLike | None = None,
              resume: bool = False, data_root: str | os.PathLike | None = None, progress: bool = True,
              drnet_config: TrainConfig | None = None,
-             callback: Callable[[int, list[dict[str, float]], PoseLSTM], None] | None = None) -> LSTMFitResult:
+             callback: Callable[[int, list[dict[str, float]], PoseLSTM], None] | None = None,
+             overwrite: bool = False) -> LSTMFitResult:
     """Train the pose LSTM for ``config.steps`` steps in total on a frozen DRNet.
 
     Args:
@@ -120,13 +121,17 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             it is frozen: put in eval mode, its parameters stop requiring gradients.
         out_dir: where ``checkpoint.pt`` and ``history.csv`` go (None: in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config and DRNet).
-        data_root: MNIST folder (default: ``$DRNET_DATA`` or the cache).
+        data_root: the data folder of the DRNet's source (MNIST folder; video: the frame cache).
+        overwrite: replace the run already in ``out_dir`` (see :func:`drnet_lite.runs.open_run`).
+
+    Ctrl-C stops after the step in progress and saves it (then raises
+    :class:`~drnet_lite.runs.Interrupted`).
 
     Raises:
-        TrainingDiverged: the loss became NaN/inf; the last checkpoint is kept.
+        TrainingDiverged: the loss became NaN/inf or exploded, or the weights became
+            non-finite; the last good checkpoint is kept.
+        RunFolderError: ``out_dir`` cannot be used.
     """
-    from tqdm.auto import tqdm
-
     config.validate()
     device = pick_device(config.device)
     drnet_path = None
@@ -142,78 +147,70 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     # channels_last: encoding is most of a step on a CPU, and about 1.9x faster in this layout
     drnet = drnet.to(memory_format=torch.channels_last)
 
-    out = Path(out_dir) if out_dir is not None else None
-    ckpt_path = out / "checkpoint.pt" if out is not None else None
-    torch.manual_seed(config.seed)
-    lstm = PoseLSTM.for_drnet(drnet, config).to(device)
-    optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-    rng = torch.Generator().manual_seed(config.seed)
-    history: list[dict[str, float]] = []
-    step, elapsed = 0, 0.0
-    if resume:
-        payload = load_for_resume(ckpt_path, "pose_lstm", config, LSTMConfig.from_dict)
-        if payload["drnet"]["fingerprint"] != fingerprint:
-            raise ValueError(f"--resume: {ckpt_path} was trained on another DRNet (fingerprint "
-                             f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
-        lstm.load_state_dict(payload["state"])
-        optimizer.load_state_dict(payload["optimizer"])
-        rng.set_state(payload["rng"]["data"])
-        torch.set_rng_state(payload["rng"]["torch"])
-        step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+    run = open_run(out_dir, resume=resume, overwrite=overwrite)
+    out, ckpt_path = run.folder, run.checkpoint
+    try:  # the setup: a failure here releases the folder
+        torch.manual_seed(config.seed)
+        lstm = PoseLSTM.for_drnet(drnet, config).to(device)
+        optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
+        rng = torch.Generator().manual_seed(config.seed)
+        history: list[dict[str, float]] = []
+        step, elapsed = 0, 0.0
+        if resume:
+            payload = load_for_resume(ckpt_path, "pose_lstm", config, LSTMConfig.from_dict)
+            if payload["drnet"]["fingerprint"] != fingerprint:
+                raise ValueError(f"--resume: {ckpt_path} was trained on another DRNet (fingerprint "
+                                 f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
+            lstm.load_state_dict(payload["state"])
+            optimizer.load_state_dict(payload["optimizer"])
+            rng.set_state(payload["rng"]["data"])
+            torch.set_rng_state(payload["rng"]["torch"])
+            step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
+            run.saved_step = step
 
-    data_config = dataclasses.replace(drnet_config.data, seq_len=config.seq_len, split="train")
-    data = MovingMNIST(data_config, root=data_root, device=device)
-    bank = None
-    if config.bank_clips:
-        bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)
+        # the DRNet's own data, train split; clips as long as a training window, or a bank clip
+        data_config = for_split(drnet_config.data, "train",
+                                seq_len=config.bank_length if config.bank_clips else config.seq_len)
+        data = make_source(data_config, root=data_root, device=device)
+        bank = None
+        if config.bank_clips:
+            bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)
 
-    def batch() -> tuple[torch.Tensor, torch.Tensor]:
-        if bank is not None:
-            return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
-        frames = data.sample(config.batch_size, generator=rng).frames
-        frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
-        return encode_sequence(drnet, frames, content_time=config.observed - 1)
+        def batch() -> tuple[torch.Tensor, torch.Tensor]:
+            if bank is not None:
+                return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
+            frames = data.sample(config.batch_size, generator=rng).frames
+            frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
+            return encode_sequence(drnet, frames, content_time=config.observed - 1)
 
-    def save(at_step: int) -> None:
-        if ckpt_path is not None:
-            save_checkpoint(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng,
-                                     history, elapsed), ckpt_path)
-            write_history_csv(history, out / "history.csv")
+        state = LoopState(step, history, elapsed)
+
+        def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
+            run.save(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
+                              state.elapsed), after=lambda: write_history_csv(state.history, out / "history.csv"))
+    except BaseException:
+        run.close()
+        raise
+
+    def one_step(at: int) -> dict[str, float]:
+        pose, content = batch()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, at)
+        loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
+        run.check_losses({"mse": loss.detach()}, at + 1)  # before the update: a NaN step never reaches the weights
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"mse": loss.item()}
 
     lstm.train()
-    total, count = 0.0, 0
-    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="pose LSTM", dynamic_ncols=True)
-    tick = time.perf_counter()
     try:
-        while step < config.steps:
-            pose, content = batch()
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(config, step)
-            loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
-            if not torch.isfinite(loss):
-                last = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path else "nothing was saved"
-                raise TrainingDiverged(f"LSTM loss became {loss.item()} at step {step + 1}; {last}. Try a lower --lr.")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            total += loss.item()
-            count += 1
-            if step % config.log_every == 0 or step == config.steps:
-                now = time.perf_counter()
-                elapsed += now - tick
-                tick = now
-                history.append({"step": step, "mse": total / count, "time": round(elapsed, 3)})
-                total, count = 0.0, 0
-                bar.set_postfix(mse=f"{history[-1]['mse']:.5f}")
-                if callback is not None:
-                    callback(step, history, lstm)
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                save(step)
-            bar.update(1)
+        train_loop(run, state, config.steps, one_step, save, config.log_every, config.checkpoint_every,
+                   progress=progress, desc="pose LSTM", postfix=lambda row: dict(mse=f"{row['mse']:.5f}"),
+                   on_log=None if callback is None else (lambda at, rows: callback(at, rows, lstm)))
     finally:
-        bar.close()
         drnet.to(memory_format=torch.contiguous_format)  # a DRNet passed in gets its usual layout back, even after a crash
+    step, history = state.step, state.history
     return LSTMFitResult(lstm=lstm.eval(), config=config, history=history, out_dir=out, step=step)
 
 

@@ -14,6 +14,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .atomic import atomic_write, write_bytes
+
 #: Colours of the per-digit channels (digit 0, 1, 2, ...).
 CHANNEL_COLOURS = np.array(
     [[1.0, 0.35, 0.25], [0.25, 0.85, 1.0], [1.0, 0.9, 0.2], [0.6, 1.0, 0.4]], dtype=np.float32
@@ -81,10 +83,7 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
 
 def save_png(image: np.ndarray, path: str | os.PathLike, scale: int = 1) -> Path:
     """Write a uint8 image to ``path`` (folders are created)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(png_bytes(image, scale))
-    return path
+    return write_bytes(path, png_bytes(image, scale))
 
 
 def clip_frames(clips: torch.Tensor | np.ndarray, ncols: int | None = None, pad: int = 2) -> list[np.ndarray]:
@@ -101,10 +100,10 @@ def save_gif(clips: torch.Tensor | np.ndarray, path: str | os.PathLike, fps: flo
 
     frames = clip_frames(clips, ncols=ncols)
     images = [Image.fromarray(f.repeat(scale, 0).repeat(scale, 1)) for f in frames]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    return path
+    if not 0 < fps <= 1000:
+        raise ValueError(f"fps must be in (0, 1000], got {fps}")
+    return atomic_write(path, lambda handle: images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
+                                                          duration=int(1000 / fps), loop=0))
 
 
 def animate(clips: torch.Tensor | np.ndarray, ncols: int | None = None, interval: int = 120, titles: Sequence[str] | None = None, scale: float = 2.0):

@@ -53,6 +53,14 @@ class MNISTChecksumError(ValueError):
     """An MNIST file exists but its md5 does not match the published one."""
 
 
+class MNISTUnreadableError(OSError):
+    """An MNIST file exists but cannot be read."""
+
+
+class MNISTDownloadError(RuntimeError):
+    """MNIST could not be fetched from any mirror (offline?)."""
+
+
 class MNIST(NamedTuple):
     """One MNIST split: ``images`` uint8 (N, 28, 28), ``labels`` int64 (N,)."""
 
@@ -99,7 +107,13 @@ def find_raw_folder(root: str | os.PathLike | None = None) -> Path | None:
 
 def _verified(path: Path) -> Path:
     expected = MNIST_FILES[path.name]
-    actual = md5sum(path)
+    try:
+        actual = md5sum(path)
+    except OSError as exc:
+        raise MNISTUnreadableError(
+            f"cannot read {path} ({exc.strerror or exc}); fix its permissions, or delete it and run "
+            "`python -m drnet_lite download`"
+        ) from None
     if actual != expected:
         raise MNISTChecksumError(
             f"{path} is damaged or not the published MNIST file: its md5 is {actual}, "
@@ -151,7 +165,11 @@ def download_mnist(root: str | os.PathLike | None = None) -> Path:
                 if tmp.exists():
                     tmp.unlink()
         else:
-            raise RuntimeError("could not download MNIST:\n  " + "\n  ".join(errors))
+            reason = errors[-1].split(": ", 1)[-1][:160] if errors else "no mirror"
+            raise MNISTDownloadError(
+                f"could not download MNIST {name} from any of {len(MIRRORS)} mirrors (offline? last: {reason}); "
+                f"copy the four MNIST .gz files into {folder} or set {ENV_VAR} to a folder holding MNIST/raw/"
+            )
     return folder
 
 

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
+from ..atomic import atomic_write
 from .mnist import load_mnist
 from .source import register_source
 
@@ -387,36 +388,79 @@ class MovingMNISTStream(IterableDataset):
             yield self.generator.sample(self.batch_size, generator=rng)
 
 
-def load_standard_test_set(path: str | os.PathLike) -> torch.Tensor:
-    """Read the standard fixed Moving MNIST test file (Srivastava et al. 2015).
+NPY_MAGIC = b"\x93NUMPY"
+#: Layouts of a standard-format file: the published one is time first.
+LAYOUTS = ("auto", "time-first", "clip-first")
 
-    The file ``mnist_test_seq.npy`` is uint8, time first: (20, 10000, 64, 64).
 
-    Returns:
-        uint8 tensor (N, T, 1, H, W), clip first like everything else here.
-    """
+def standard_file_layout(array: np.ndarray) -> str:
+    """``"time-first"`` (the published layout) or ``"clip-first"``, told from the data: the ink of a
+    frame (its pixel sum) stays nearly constant along a clip, as the same digits only move, and varies
+    between clips. Unless axis 1 is clearly the constant one, the published layout is assumed
+    (random data, a single clip or frame, blank frames)."""
+    if array.shape[0] < 2 or array.shape[1] < 2:
+        return "time-first"
+    ink = np.asarray(array[:32, :32], dtype=np.float64).sum((2, 3))
+    along_0, along_1 = float(ink.std(0).mean()), float(ink.std(1).mean())
+    return "clip-first" if along_1 < along_0 / 3 else "time-first"
+
+
+def read_standard_array(path: str | os.PathLike) -> np.ndarray:
+    """The array of a standard-format ``.npy`` file, checked (never unpickled), memory-mapped."""
     path = Path(path)
+    expected = "the standard test set is mnist_test_seq.npy: uint8, shape (20, 10000, 64, 64), time first"
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} does not exist. The standard test set is the file mnist_test_seq.npy "
             "(uint8, shape (20, 10000, 64, 64)) published with Srivastava et al. 2015."
         )
-    array = np.load(path, allow_pickle=False)
+    with open(path, "rb") as handle:
+        head = handle.read(6)
+    if not head:
+        raise ValueError(f"{path} is empty; {expected}")
+    if head.startswith(b"PK"):
+        raise ValueError(f"{path} is a .npz (zip) archive, not a .npy file; extract the .npy array from it and pass "
+                         f"that ({expected})")
+    if head != NPY_MAGIC:
+        raise ValueError(f"{path} is not a .npy file (it does not start with the NumPy header); {expected}")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc) or "object" in str(exc).lower():
+            raise ValueError(f"{path} holds Python objects, not frames, and is refused (objects are never "
+                             f"unpickled); {expected}") from None
+        raise ValueError(f"{path} is not a readable .npy file (truncated or corrupt?); {expected}") from None
+    except OSError:
+        raise ValueError(f"{path} is not a readable .npy file (truncated or corrupt?); {expected}") from None
     if array.dtype != np.uint8 or array.ndim != 4 or array.shape[2] != array.shape[3]:
-        raise ValueError(
-            f"{path}: expected uint8 (T, N, H, W) with square frames, got {array.dtype} {array.shape}"
-        )
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(1, 0, 2, 3)))[:, :, None]
+        raise ValueError(f"{path}: expected uint8 (T, N, H, W) with square frames, got {array.dtype} {array.shape}; "
+                         f"{expected}")
+    return array
+
+
+def load_standard_test_set(path: str | os.PathLike, layout: str = "auto") -> torch.Tensor:
+    """Read the standard fixed Moving MNIST test file (Srivastava et al. 2015).
+
+    The file ``mnist_test_seq.npy`` is uint8, time first: (20, 10000, 64, 64).
+    A clip-first (N, T, H, W) array is recognised when its data show it
+    (``layout="auto"``, see :func:`standard_file_layout`) or when told.
+    The file is never unpickled.
+
+    Returns:
+        uint8 tensor (N, T, 1, H, W), clip first like everything else here.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    array = read_standard_array(path)
+    if layout == "auto":
+        layout = standard_file_layout(array)
+    clip_first = array if layout == "clip-first" else array.transpose(1, 0, 2, 3)
+    return torch.from_numpy(np.array(clip_first, order="C"))[:, :, None]  # a writable copy of the memory map
 
 
 def save_standard_test_set(path: str | os.PathLike, frames: torch.Tensor) -> Path:
-    """Write clips (N, T, 1, H, W) in [0, 1] as a time-first uint8 ``.npy`` like the standard file."""
+    """Write clips (N, T, 1, H, W) in [0, 1] as a time-first uint8 ``.npy`` like the standard file (atomically)."""
     if frames.dim() != 5 or frames.shape[2] != 1:
         raise ValueError(f"frames must be (N, T, 1, H, W) grey clips, got {tuple(frames.shape)}")
     array = (frames[:, :, 0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 0, 2, 3).cpu().numpy()
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.save(handle, array)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda handle: np.save(handle, array))

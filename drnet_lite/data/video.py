@@ -30,7 +30,6 @@ Clips: a scene is one tile of one video; a clip is ``seq_len`` consecutive
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os

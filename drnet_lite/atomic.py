@@ -1,0 +1,87 @@
+"""Atomic file writes: every file the package writes goes through :func:`atomic_write`.
+
+The bytes go to a uniquely named temporary file in the target's folder
+(``<name>.<random>.tmp``), are flushed to disk, and the temporary file is then
+renamed over the target. A crash, Ctrl-C or a second process therefore never
+leaves a half-written file under the real name: a reader sees the old file or
+the new one. Two writers of one file never share a temporary name.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO, Callable
+
+TMP_SUFFIX = ".tmp"
+
+
+def _check_target(path: Path) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a file name (for example {path / 'out.json'})")
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(handle)`` on a fresh temporary file, then rename it to ``path`` (folders are created)."""
+    path = Path(path)
+    _check_target(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    return atomic_write(path, lambda handle: handle.write(data))
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def non_finite_key(value: Any, where: str = "") -> str | None:
+    """The key path of the first NaN or infinite float inside nested dicts and lists, or None."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where or "<value>")
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = non_finite_key(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def write_json(results: Any, path: str | os.PathLike) -> Path:
+    """Write ``results`` as strict JSON (no NaN or Infinity, which are not JSON) atomically.
+
+    Raises:
+        ValueError: a value is NaN or infinite (the key is named); nothing is written.
+    """
+    bad = non_finite_key(results)
+    if bad is not None:
+        raise ValueError(
+            f"not writing {path}: {bad} is not a finite number, which JSON cannot hold; "
+            "the model or the inputs it was measured on are broken (NaN or infinite weights?)"
+        )
+    return write_text(path, json.dumps(results, indent=2, sort_keys=True, allow_nan=False))

@@ -1,0 +1,149 @@
+"""Measured disentanglement for any clip source: reconstructions of held-out frames and probes on frozen codes.
+
+* Reconstruction: ``D(E_c(x_0), E_p(x_k))`` against ``x_k`` for test clips,
+  content from the first frame and pose from a later one (PSNR, SSIM), next to
+  the same-frame reconstruction ``D(E_c(x_k), E_p(x_k))`` and the baseline
+  "the content frame itself" (``x_0`` as a guess of ``x_k``: what a model
+  that ignored pose would score). On real video every pixel is scene, so
+  whole-frame PSNR/SSIM mean something here (on black Moving MNIST frames a
+  blank guess scores well; that source adds its own metrics, :mod:`drnet_lite.evaluate`).
+* Probes, where the clips carry a ``scene`` label (which tile of which video,
+  which person...): a linear probe and a small MLP on frozen content vectors
+  and on frozen pose vectors. Content should identify the scene; pose should
+  not (near chance).
+* A freshly trained scene discriminator on frozen pose pairs (about 50% = pose
+  does not tell clips apart).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import ClipSource, for_split, make_source
+from .losses import scene_discriminator_loss, shuffled_partner
+from .metrics import psnr, ssim, summarize
+from .models import DRNet, SceneDiscriminator
+
+TEST_SEED = 2017
+
+
+def fit_probe(x_train, y_train, x_test, y_test, classes: int | None, hidden: int | None, epochs: int = 300, seed: int = 0) -> float:
+    """Train a linear (hidden=None) or one-hidden-layer probe with Adam, full batch; return test accuracy or R^2."""
+    torch.manual_seed(seed)
+    mean, std = x_train.mean(0), x_train.std(0) + 1e-6
+    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    out_dim = classes if classes else y_train.shape[1]
+    layers: list[nn.Module] = [nn.Linear(x_train.shape[1], out_dim)] if hidden is None else [
+        nn.Linear(x_train.shape[1], hidden), nn.ReLU(), nn.Linear(hidden, out_dim)]
+    probe = nn.Sequential(*layers)
+    optimizer = torch.optim.Adam(probe.parameters(), lr=1e-2, weight_decay=1e-4)
+    with torch.enable_grad():
+        for _ in range(epochs):
+            pred = probe(x_train)
+            loss = F.cross_entropy(pred, y_train) if classes else F.mse_loss(pred, y_train)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        pred = probe(x_test)
+        if classes:
+            return float((pred.argmax(1) == y_test).float().mean())
+        residual = (pred - y_test).pow(2).sum()
+        total = (y_test - y_test.mean(0)).pow(2).sum()
+        return float(1 - residual / total)
+
+
+def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hidden: int, steps: int = 1000, seed: int = 0) -> float:
+    """Train a new C on frozen pose pairs (first ``split`` clips), return its accuracy on the rest."""
+    torch.manual_seed(seed)
+    disc = SceneDiscriminator(pose_dim, hidden)
+    optimizer = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    train, test = pose[:split], pose[split:]
+    g = torch.Generator().manual_seed(seed)
+    with torch.enable_grad():
+        for _ in range(steps):
+            idx = torch.randperm(len(train), generator=g)[:100]  # distinct clips: a shuffled pair never meets itself
+            a, b = train[idx, 0], train[idx, 1]
+            shift = 1 + int(torch.randint(0, len(idx) - 1, (1,), generator=g))
+            loss, _ = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, shift)))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        a, b = test[:, 0], test[:, 1]
+        _, accuracy = scene_discriminator_loss(disc(a, b), disc(a, shuffled_partner(b, 1)))
+    return float(accuracy)
+
+
+@torch.inference_mode()
+def reconstruction_scores(model: DRNet, data: ClipSource, count: int = 200, seed: int = TEST_SEED,
+                          batch: int = 100) -> dict[str, float]:
+    """PSNR/SSIM of reconstructions of held-out frames (see the module docstring)."""
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    later = torch.randint(1, data.seq_len, (count,), generator=g) if data.seq_len > 1 else torch.zeros(count, dtype=torch.long)
+    times = torch.stack([torch.zeros_like(later), later], dim=1)
+    clips = data.sample(count, generator=g, times=times)
+    scores: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, count, batch):
+        x0, xk = clips.frames[start:start + batch, 0], clips.frames[start:start + batch, 1]
+        content, skips = model.encode_content(x0)
+        across = model.decode(content, model.encode_pose(xk), skips)
+        same = model(xk, xk)
+        for name, guess in (("reconstruction", across), ("same_frame_reconstruction", same), ("content_frame_baseline", x0)):
+            scores.setdefault(f"{name}_psnr", []).append(psnr(guess, xk).cpu())
+            scores.setdefault(f"{name}_ssim", []).append(ssim(guess, xk).cpu())
+    return {k: (summarize(torch.cat(v)) if k.endswith("psnr") else float(torch.cat(v).mean())) for k, v in scores.items()}
+
+
+@torch.no_grad()
+def encode_frames(model: DRNet, data: ClipSource, count: int, seed: int, frames_per_clip: int = 2, batch: int = 250):
+    """Content and pose vectors (count, frames_per_clip, dim) of random frames of ``count`` seeded clips, and the clips."""
+    model.eval()
+    g = torch.Generator().manual_seed(seed)
+    times = torch.stack([torch.randperm(data.seq_len, generator=g)[:frames_per_clip] for _ in range(count)])
+    clips = data.sample(count, generator=g, times=times)
+    flat = clips.frames.flatten(0, 1)
+    content = torch.cat([model.encode_content(flat[i:i + batch])[0] for i in range(0, len(flat), batch)])
+    pose = torch.cat([model.encode_pose(flat[i:i + batch]) for i in range(0, len(flat), batch)])
+    shape = (count, frames_per_clip)
+    return content.view(*shape, -1).cpu().clone(), pose.view(*shape, -1).cpu().clone(), clips
+
+
+def scene_probes(model: DRNet, data: ClipSource, count: int = 1000, seed: int = TEST_SEED + 1) -> dict[str, float]:
+    """Scene identity from content and from pose (linear and MLP probes), and a fresh scene discriminator.
+
+    Needs clips with a ``scene`` label; returns ``{}`` for a source without one.
+    Probes are trained on the first half of the clips and scored on the second.
+    """
+    content, pose, clips = encode_frames(model, data, count, seed)
+    scene = getattr(clips, "scene", None)
+    half = count // 2
+    results: dict[str, float] = {}
+    if scene is not None:
+        _, label = torch.unique(scene.cpu(), return_inverse=True)
+        classes = int(label.max()) + 1
+        results["scene_classes"] = classes
+        results["scene_probe_chance"] = float(torch.bincount(label[half:], minlength=classes).max()) / (count - half)
+        for name, hidden in (("linear", None), ("mlp", 128)):
+            results[f"content_to_scene_{name}"] = fit_probe(content[:half, 0], label[:half], content[half:, 0], label[half:],
+                                                            classes, hidden)
+            results[f"pose_to_scene_{name}"] = fit_probe(pose[:half, 0], label[:half], pose[half:, 0], label[half:],
+                                                         classes, hidden)
+    results["fresh_scene_discriminator_accuracy"] = fresh_scene_discriminator(pose, half, model.config.pose_dim,
+                                                                               model.config.discriminator_hidden)
+    return results
+
+
+def evaluate_frames(model: DRNet, data_config: Any, root=None, count: int = 200, probe_clips: int = 1000,
+                    device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Every number of this module for one model, on the test split of its source."""
+    model = model.to(device).eval()
+    data = make_source(for_split(data_config, "test"), root=root, device=device)
+    results: dict[str, Any] = {"data": data.config.to_dict()}
+    results.update(reconstruction_scores(model, data, count=count))
+    results.update(scene_probes(model, data, count=probe_clips))
+    return results

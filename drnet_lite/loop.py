@@ -1,0 +1,90 @@
+"""One training loop for every model (DRNet and the pose LSTM): it knows nothing of the model or the data.
+
+The caller hands over a ``step_fn`` that takes one optimisation step and
+returns its detached losses; the loop does everything around it:
+
+* the NaN / explosion guard on every step's losses (:meth:`~drnet_lite.runs.Run.check_losses`);
+* the history: every ``log_every`` steps one row ``{"step", <mean of each loss>, "time"}``,
+  where ``time`` is the training time so far (carried across resumes);
+* the tqdm progress bar and its postfix;
+* periodic pictures (``pictures(step)`` every ``image_every`` steps);
+* checkpoints every ``checkpoint_every`` steps and at the end (``save(step)``,
+  which writes atomically through the run folder);
+* Ctrl-C: the step in progress finishes, the state is saved, then
+  :class:`~drnet_lite.runs.Interrupted` is raised.
+
+Resuming is the caller's job (it restores the model, optimiser, generators and
+a :class:`LoopState` from the checkpoint); the loop then simply continues, so a
+resumed run draws the same batches and ends with the same weights as one that
+was never interrupted.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .runs import DeferredInterrupt, Run, interrupted
+
+
+@dataclass
+class LoopState:
+    """Where a run is: steps done, the logged rows, training seconds so far."""
+
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], dict[str, Any]],
+               save: Callable[[int], None], log_every: int, checkpoint_every: int,
+               pictures: Callable[[int], None] | None = None, image_every: int | None = None,
+               progress: bool = True, desc: str = "training",
+               postfix: Callable[[dict[str, float]], dict[str, str]] | None = None,
+               on_log: Callable[[int, list[dict[str, float]]], None] | None = None) -> LoopState:
+    """Run ``step_fn(step)`` (``step`` = steps done before it) until ``state.step == steps``.
+
+    ``step_fn`` returns a dict of losses (0-d tensors or floats); they are
+    checked, averaged over each logging period and logged. ``save`` and
+    ``pictures`` read ``state`` (history, elapsed) when they are called.
+    """
+    from tqdm.auto import tqdm
+
+    sums: dict[str, Any] = {}
+    count = 0
+    bar = tqdm(total=steps, initial=state.step, disable=not progress, desc=desc, dynamic_ncols=True)
+    tick = time.perf_counter()
+    stop = DeferredInterrupt().install()
+    try:
+        while state.step < steps:
+            losses = step_fn(state.step)
+            run.check_losses(losses, state.step + 1)
+            state.step += 1
+            step = state.step
+            for key, value in losses.items():
+                sums[key] = sums.get(key, 0.0) + value
+            count += 1
+            if step % log_every == 0 or step == steps:
+                now = time.perf_counter()
+                state.elapsed += now - tick
+                tick = now
+                row = {"step": step, **{k: float(v) / count for k, v in sums.items()}, "time": round(state.elapsed, 3)}
+                state.history.append(row)
+                sums, count = {}, 0
+                if postfix is not None:
+                    bar.set_postfix(**postfix(row))
+                if on_log is not None:
+                    on_log(step, state.history)
+            if pictures is not None and image_every and (step % image_every == 0 or step == steps):
+                pictures(step)
+            if step % checkpoint_every == 0 or step == steps:
+                save(step)
+            bar.update(1)
+            if stop.requested:
+                save(step)
+                raise interrupted(run, step)
+    finally:
+        stop.restore()
+        run.close()
+        bar.close()
+    return state
