@@ -290,10 +290,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     json_file(str(out))
     model, config = load_drnet(args.checkpoint)
     start = time.perf_counter()
-    if getattr(config.data, "source", None) == "turntable":  # the turntable's own table (probes, exact swaps)
+    if config.data.source == "turntable":  # the turntable's own table (probes, exact swaps)
+        from .course import quick_mode
         from .experiments.turntable import evaluate_turntable, format_table as turntable_table
 
-        results = evaluate_turntable(model, config, root=args.data)
+        results = evaluate_turntable(model, config, root=args.data, probe_count=args.probe_clips // 2 + 500,
+                                     pairs=min(args.pairs, 256), quick=quick_mode())
         results["checkpoint"] = str(args.checkpoint)
         results["seconds"] = round(time.perf_counter() - start, 1)
         print(turntable_table(results))
