@@ -12,7 +12,7 @@ with K bouncing 28 px MNIST digits), in clips per second:
   written once (``fill_``). Any generator must at least allocate and write its
   output, so this is an upper bound on the rate of any of them.
 
-Run: ``DRNET_DATA=../shared/data python benchmarks/bench_data.py``.
+Run: ``python benchmarks/bench_data.py`` (MNIST from ``$DRNET_DATA`` or the user cache).
 """
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ from .models import DRNet
 
 @dataclass
 class LSTMConfig:
-    """The pose LSTM and its training run (reference values from DRNET.md as defaults).
+    """The pose LSTM and its training run (the reference values of Denton & Birodkar 2017 as defaults).
 
     Attributes:
         hidden_size: units per LSTM layer (and of the input embedding).
@@ -98,7 +98,7 @@ class LSTMConfig:
 
 
 def _reference() -> LSTMConfig:
-    """DRNET.md: 2 x 256 LSTM, Adam 2e-4 (beta1 0.9), batch 100, 10 observed, 10 predicted."""
+    """The paper's reference code: 2 x 256 LSTM, Adam 2e-4 (beta1 0.9), batch 100, 10 observed, 10 predicted."""
     return LSTMConfig()
 
 

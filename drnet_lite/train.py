@@ -130,7 +130,7 @@ def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
 
 
 def _paper() -> TrainConfig:
-    """The reference hyperparameters (DRNET.md): Adam 2e-3 (beta1 0.5), batch 100,
+    """The reference hyperparameters (Denton & Birodkar 2017, reference code): Adam 2e-3 (beta1 0.5), batch 100,
     content 128, pose 10, width 64, alpha 1, beta 1e-4, max_step 20, two digits
     in their own colour channels."""
     data = MovingMNISTConfig(image_size=64, num_digits=2, digit_size=32, channels="per-digit", seq_len=21)
