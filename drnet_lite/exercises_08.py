@@ -57,6 +57,9 @@ def check_tiles(student_fn: Callable[[torch.Tensor, int, int], Any]) -> bool:
                     f"(keep the first {h // rows * rows} rows and {w // cols * cols} columns).")
         try:
             got = student_fn(frames.clone(), rows, cols)
+        except NotImplementedError:
+            return _say(False, f"{name} still raises NotImplementedError: replace the `raise` with your own code, "
+                               "run that cell, then run this check again.")
         except Exception as exc:  # the student's code: any error becomes a report
             return _say(False, f"{shown} raised {type(exc).__name__}: {exc}.{hint}")
         if not isinstance(got, torch.Tensor):

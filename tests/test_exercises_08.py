@@ -33,3 +33,11 @@ def test_wrong_answers_fail_with_the_reason(capsys):
                          (lambda f, r, c: 1 / 0, "ZeroDivisionError"), ("my_tiles", "function")):
         assert not check_tiles(wrong)
         assert words in capsys.readouterr().out, words
+
+
+def test_the_stub_is_explained(capsys):
+    def my_tiles(frames, rows, cols):
+        raise NotImplementedError("write my_tiles here")
+
+    assert not check_tiles(my_tiles)
+    assert "still raises NotImplementedError" in capsys.readouterr().out

@@ -34,3 +34,13 @@ def test_swap_target_accepts_the_reference_and_names_mistakes(capsys):
     assert "light" in capsys.readouterr().out
     assert check_swap_target(lambda s, c, p: c.frames[:, :1]) is False
     assert "shape" in capsys.readouterr().out
+
+
+def test_stubs_are_explained(capsys):
+    def stub(*args):
+        raise NotImplementedError("write it here")
+
+    assert check_azimuth_features(stub) is False
+    assert "still raises NotImplementedError" in capsys.readouterr().out
+    assert check_swap_target(stub) is False
+    assert "still raises NotImplementedError" in capsys.readouterr().out
