@@ -24,6 +24,7 @@ import torch
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path, save_checkpoint
 from .course import pick_device
 from .data import MovingMNIST
+from .distributed import current as distributed_context
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
 from .train import TrainConfig, TrainingDiverged, learning_rate, load_drnet, write_history_csv
@@ -129,6 +130,9 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
 
     config.validate()
     device = pick_device(config.device)
+    dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
+    device = dist.device(device)
+    batch_size = dist.local_batch(config.batch_size)
     drnet_path = None
     if not isinstance(drnet, DRNet):
         drnet_path = portable_path(drnet)
@@ -145,9 +149,9 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     out = Path(out_dir) if out_dir is not None else None
     ckpt_path = out / "checkpoint.pt" if out is not None else None
     torch.manual_seed(config.seed)
-    lstm = PoseLSTM.for_drnet(drnet, config).to(device)
+    lstm = dist.prepare(PoseLSTM.for_drnet(drnet, config).to(device))
     optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-    rng = torch.Generator().manual_seed(config.seed)
+    rng, shared_rng = dist.generators(config.seed)
     history: list[dict[str, float]] = []
     step, elapsed = 0, 0.0
     if resume:
@@ -157,7 +161,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
                              f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
         lstm.load_state_dict(payload["state"])
         optimizer.load_state_dict(payload["optimizer"])
-        rng.set_state(payload["rng"]["data"])
+        dist.restore_rng(payload["rng"], rng, shared_rng)
         torch.set_rng_state(payload["rng"]["torch"])
         step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
 
@@ -169,20 +173,22 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
 
     def batch() -> tuple[torch.Tensor, torch.Tensor]:
         if bank is not None:
-            return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
-        frames = data.sample(config.batch_size, generator=rng).frames
+            return bank.windows(batch_size, config.seq_len, config.observed - 1, rng)
+        frames = data.sample(batch_size, generator=rng).frames
         frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
         return encode_sequence(drnet, frames, content_time=config.observed - 1)
 
     def save(at_step: int) -> None:
-        if ckpt_path is not None:
-            save_checkpoint(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng,
-                                     history, elapsed), ckpt_path)
+        states = dist.rng_states(rng, shared_rng)  # every rank takes part; rank 0 writes
+        if ckpt_path is not None and dist.is_main:
+            payload = _payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, history, elapsed)
+            payload["rng"].update(states)
+            save_checkpoint(payload, ckpt_path)
             write_history_csv(history, out / "history.csv")
 
     lstm.train()
     total, count = 0.0, 0
-    bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="pose LSTM", dynamic_ncols=True)
+    bar = tqdm(total=config.steps, initial=step, disable=not progress or not dist.is_main, desc="pose LSTM", dynamic_ncols=True)
     tick = time.perf_counter()
     try:
         while step < config.steps:
@@ -190,14 +196,16 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(config, step)
             loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
-            if not torch.isfinite(loss):
+            mse = dist.mean({"mse": loss})["mse"]  # the global batch's loss, the same on every rank
+            if not torch.isfinite(mse):
                 last = f"the last good checkpoint ({ckpt_path}) is kept" if ckpt_path else "nothing was saved"
                 raise TrainingDiverged(f"LSTM loss became {loss.item()} at step {step + 1}; {last}. Try a lower --lr.")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            dist.average_gradients(optimizer)
             optimizer.step()
             step += 1
-            total += loss.item()
+            total += mse.item()
             count += 1
             if step % config.log_every == 0 or step == config.steps:
                 now = time.perf_counter()
@@ -206,7 +214,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
                 history.append({"step": step, "mse": total / count, "time": round(elapsed, 3)})
                 total, count = 0.0, 0
                 bar.set_postfix(mse=f"{history[-1]['mse']:.5f}")
-                if callback is not None:
+                if callback is not None and dist.is_main:
                     callback(step, history, lstm)
             if step % config.checkpoint_every == 0 or step == config.steps:
                 save(step)
