@@ -52,7 +52,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, mps")
-    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
+    p.add_argument("--amp", action="store_true", default=None, help="mixed precision on CUDA: bfloat16 where supported, else float16 with a gradient scaler (T4)")
     p.add_argument("--data", default=None, help="MNIST folder (default: $DRNET_DATA or the user cache)")
     p.add_argument("--compile", action="store_true", help="torch.compile the networks (optional, for long GPU runs)")
 

@@ -61,7 +61,7 @@ class TrainConfig:
     image_every: int = 500
     checkpoint_every: int = 500
     device: str = "auto"
-    amp: bool = False
+    amp: bool = False  # CUDA only: bf16 autocast where supported, else fp16 + GradScaler (drnet_lite.precision)
 
     def validate(self) -> None:
         if self.model.image_size != self.data.image_size:
