@@ -1,22 +1,74 @@
-"""Small helpers the notebooks share: quick mode, device choice, Colab detection.
+"""What the notebooks share: one setup call, the three lengths, the device rule, quiet checks.
 
-Quick mode (environment variable ``DRNET_QUICK=1``) shrinks every training run
-in the notebooks so the whole series runs in minutes on 2 CPU cores; CI and
-``make test`` set it.
+Every notebook starts with::
+
+    from drnet_lite.course import setup
+    course = setup()                 # install check, MNIST, device, mode, seeds
+    device = course.device
+    STEPS = course.pick(quick=40, lab=500, full=3000)
+
+**Lengths.** ``quick`` (CI and ``make test``: seconds), ``lab`` (a few minutes
+on a laptop CPU, for a lab session) and ``full`` (the notebook's experiment as
+its text describes it, at most about 5 minutes on 2 CPU cores, or a switch to
+the shipped weights). Chosen by ``setup(mode=...)``, else ``$DRNET_MODE``,
+else ``quick`` when ``$DRNET_QUICK`` is set, else ``full``.
+
+**Devices.** ``setup`` picks ``$DRNET_DEVICE`` if set, else CUDA, then Apple
+MPS, then the CPU. Every public function of the package that takes a model
+accepts frames on any device, runs on the model's device and returns tensors
+on the CPU (:func:`device_of`, :func:`to_cpu`), so a notebook can plot them.
+
+**Checks.** :func:`expect` is for outcomes a student's experiment may change
+(a loss that should fall, a probe that should beat chance): it prints a note
+for a student and raises only in strict mode (quick mode or ``$CI``), so CI
+still fails when an outcome breaks.
 """
 from __future__ import annotations
 
 import os
+import random
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
 QUICK_ENV = "DRNET_QUICK"
+MODE_ENV = "DRNET_MODE"
+DEVICE_ENV = "DRNET_DEVICE"
+STRICT_ENV = "DRNET_STRICT"
+MODES = ("quick", "lab", "full")
+
+#: The repository every notebook's Colab cell clones: change it here, then run
+#: ``python tools/install_cell.py`` to rewrite the notebooks' install cells.
+REPO_URL = "https://github.com/drnet-lite/drnet_lite"
+#: Where the Colab cell puts the clone.
+COLAB_CLONE = "/content/drnet_lite"
+
+T = TypeVar("T")
+_mode_override: str | None = None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() not in ("", "0", "false", "no")
+
+
+def mode() -> str:
+    """The length in force: the last :func:`setup`'s, else ``$DRNET_MODE``, else quick if ``$DRNET_QUICK``, else full."""
+    if _mode_override is not None:
+        return _mode_override
+    env = os.environ.get(MODE_ENV, "").strip().lower()
+    if env:
+        if env not in MODES:
+            raise ValueError(f"{MODE_ENV}={env!r}: expected one of {', '.join(MODES)}")
+        return env
+    return "quick" if _truthy(os.environ.get(QUICK_ENV)) else "full"
 
 
 def quick_mode() -> bool:
-    """True when ``DRNET_QUICK`` is set to anything but ``""``, ``"0"`` or ``"false"``."""
-    return os.environ.get(QUICK_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    """True in quick mode (``DRNET_QUICK=1``, ``DRNET_MODE=quick`` or ``setup(mode="quick")``)."""
+    return mode() == "quick"
 
 
 def quick(full, fast):
@@ -24,12 +76,39 @@ def quick(full, fast):
     return fast if quick_mode() else full
 
 
+def by_mode(quick: T, lab: T, full: T) -> T:
+    """The value for the length in force: ``by_mode(quick=40, lab=500, full=3000)``."""
+    return {"quick": quick, "lab": lab, "full": full}[mode()]
+
+
+def strict() -> bool:
+    """Checks raise (instead of printing a note) in quick mode, under ``$CI`` or ``$DRNET_STRICT``."""
+    return quick_mode() or _truthy(os.environ.get("CI")) or _truthy(os.environ.get(STRICT_ENV))
+
+
+def expect(condition: Any, message: str) -> None:
+    """A quiet check of an outcome: a note for a student, an ``AssertionError`` in strict mode.
+
+    ``expect(final_cheat < final_honest, "the cheating run reaches the lower loss")``.
+    """
+    if bool(condition):
+        return
+    if strict():
+        raise AssertionError(f"expected: {message}")
+    print(f"Note: expected {message}, but not this time. If you changed the settings, that may be "
+          "your experiment's result; otherwise re-read the cells above.")
+
+
 def on_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def pick_device(device: str | None = None) -> torch.device:
-    """``device`` if given, else CUDA, then Apple MPS, then CPU."""
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given, else ``$DRNET_DEVICE``, else CUDA, then Apple MPS, then CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if not device or device == "auto":
+        device = os.environ.get(DEVICE_ENV, "").strip() or None
     if device and device != "auto":
         return torch.device(device)
     if torch.cuda.is_available():
@@ -38,3 +117,123 @@ def pick_device(device: str | None = None) -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _check_device(device: torch.device) -> None:
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device} was asked for (argument or ${DEVICE_ENV}) but torch sees no CUDA GPU; "
+                           "on Colab: Runtime > Change runtime type > GPU, or choose device='cpu'")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise RuntimeError(f"device {device} was asked for but Apple MPS is not available; choose device='cpu'")
+
+
+def device_of(module: torch.nn.Module) -> torch.device:
+    """The device of a model's parameters (the CPU for a model without any)."""
+    for tensor in module.parameters():
+        return tensor.device
+    for tensor in module.buffers():
+        return tensor.device
+    return torch.device("cpu")
+
+
+def to_cpu(x: torch.Tensor) -> torch.Tensor:
+    """``x`` on the CPU, where numpy and matplotlib can use it.
+
+    A tensor on the ``meta`` device (shapes only: what the tests use to catch
+    device mixing without a GPU) has no values to copy; it becomes a CPU
+    tensor of zeros of the same shape and dtype.
+    """
+    if x.device.type == "meta":
+        return torch.zeros(x.shape, dtype=x.dtype)
+    return x.cpu()
+
+
+def colab_install_cell() -> str:
+    """The first code cell of every notebook (``tools/install_cell.py`` writes it; a test compares)."""
+    return (
+        "# Colab: fetch the course (code and shipped weights) and install it. Elsewhere: only checks the install.\n"
+        "import sys\n"
+        "if \"google.colab\" in sys.modules:\n"
+        f"    ![ -d {COLAB_CLONE} ] || git clone -q --depth 1 {REPO_URL} {COLAB_CLONE}\n"
+        f"    %pip install -q -e {COLAB_CLONE}\n"
+        f"    sys.path.insert(0, \"{COLAB_CLONE}\")\n"
+        "try:\n"
+        "    import drnet_lite\n"
+        "except ImportError:\n"
+        "    raise SystemExit(\"drnet_lite is not installed: run `pip install -e .` in the repository, then restart the kernel\")"
+    )
+
+
+@dataclass
+class Course:
+    """What :func:`setup` found and chose; notebooks read their settings from it."""
+
+    mode: str
+    device: torch.device
+    data_root: Path | None
+    seed: int
+    weights: dict[str, Path] = field(default_factory=dict)
+
+    def pick(self, quick: T, lab: T, full: T) -> T:
+        """The value for this notebook's length."""
+        return {"quick": quick, "lab": lab, "full": full}[self.mode]
+
+    @property
+    def quick(self) -> bool:
+        return self.mode == "quick"
+
+
+def setup(mode: str | None = None, device: str | torch.device | None = None, seed: int = 0, data: bool = True,
+          weights: tuple[str, ...] | list[str] = (), verbose: bool = True) -> Course:
+    """Everything a notebook needs before its first cell of content.
+
+    1. checks the install (torch version; the shipped ``weights`` named, e.g.
+       ``("mnist-lite.pt",)``, are found in the repository's ``assets/``);
+    2. makes sure MNIST is there, downloading it (md5-checked) if it is
+       missing, from ``$DRNET_MNIST_MIRROR`` if set (``data=False`` skips this);
+    3. chooses the device (argument, ``$DRNET_DEVICE``, CUDA, MPS, CPU);
+    4. sets the length (argument, ``$DRNET_MODE``, ``$DRNET_QUICK``, full);
+    5. seeds Python, numpy and torch; one thread in quick mode (tiny models).
+
+    Raises:
+        ValueError: an unknown mode. RuntimeError: a device that is not there.
+        FileNotFoundError: a shipped weight file is missing (the message says how to get it).
+    """
+    global _mode_override
+    from . import __version__
+    from .assets import asset_path
+    from .data.mnist import download_mnist, find_raw_folder
+
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    major, minor = (int(p) for p in torch.__version__.split(".")[:2])
+    if (major, minor) < (2, 2):
+        raise RuntimeError(f"drnet_lite needs torch >= 2.2, this is torch {torch.__version__}: upgrade it first")
+    paths = {name: asset_path(name) for name in weights}
+    chosen = mode or globals()["mode"]()
+    _mode_override = chosen
+    where = pick_device(device)
+    _check_device(where)
+    root = None
+    if data:
+        root = find_raw_folder()
+        if root is None:
+            root = download_mnist()
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except Exception:
+        pass
+    if chosen == "quick":
+        torch.set_num_threads(1)  # tiny models: one thread is as fast, and steadier on shared machines
+    course = Course(mode=chosen, device=where, data_root=root, seed=seed, weights=paths)
+    if verbose:
+        parts = [f"drnet_lite {__version__}", f"torch {torch.__version__}", f"device {where}", f"mode {chosen}",
+                 f"seed {seed}"]
+        if root is not None:
+            parts.append(f"MNIST in {root}")
+        print(" · ".join(parts))
+    return course

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .course import device_of, to_cpu
 from .data import Clips, MovingMNIST, MovingMNISTConfig
 from .judge import DigitJudge, read_digits
 from .losses import scene_discriminator_loss, shuffled_partner
@@ -88,7 +89,7 @@ def evaluate_swaps(model: DRNet, data: MovingMNIST, judge: DigitJudge, count: in
     for start in range(0, count, batch):
         sl = slice(start, start + batch)
         a, b = _rows(content, sl), _rows(pose, sl)
-        output = reconstruct(model, a.frames[:, 0], b.frames[:, 0])
+        output = reconstruct(model, a.frames[:, 0], b.frames[:, 0]).to(a.frames.device)  # scored where the data is
         for key, value in score_swaps(output, a, b, judge, data.config).items():
             rows.setdefault(key, []).append(value.float().cpu())
     cat = {k: torch.cat(v) for k, v in rows.items()}
@@ -109,11 +110,11 @@ def encode_clips(model: DRNet, data: MovingMNIST, count: int, seed: int, frames_
     g = torch.Generator().manual_seed(seed)
     times = torch.stack([torch.randperm(data.config.seq_len, generator=g)[:frames_per_clip] for _ in range(count)])
     clips = data.sample(count, generator=g, times=times)
-    flat = clips.frames.flatten(0, 1)
+    flat = clips.frames.flatten(0, 1).to(device_of(model))
     content = torch.cat([model.encode_content(flat[i:i + batch])[0] for i in range(0, len(flat), batch)])
     pose = torch.cat([model.encode_pose(flat[i:i + batch]) for i in range(0, len(flat), batch)])
     shape = (count, frames_per_clip)
-    return content.view(*shape, -1).cpu().clone(), pose.view(*shape, -1).cpu().clone(), clips
+    return to_cpu(content.view(*shape, -1)).clone(), to_cpu(pose.view(*shape, -1)).clone(), clips
 
 
 def _fit_probe(x_train, y_train, x_test, y_test, classes: int | None, hidden: int | None, epochs: int = 300, seed: int = 0) -> float:
@@ -181,8 +182,12 @@ def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hid
 
 
 def evaluate(model: DRNet, data_config: MovingMNISTConfig, judge: DigitJudge, root: str | os.PathLike | None = None,
-             pairs: int = 500, probe_clips: int = 2000, device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Every number of this module for one model, on the fixed test set of its data distribution."""
+             pairs: int = 500, probe_clips: int = 2000, device: str | torch.device | None = None) -> dict[str, Any]:
+    """Every number of this module for one model, on the fixed test set of its data distribution.
+
+    Runs on ``device`` (the model is moved there), by default on the model's own device.
+    """
+    device = device_of(model) if device is None else device
     model = model.to(device).eval()
     data = MovingMNIST(test_config(data_config), root=root, device=device)
     results: dict[str, Any] = {"data": data.config.to_dict()}

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
+from .course import device_of
 from .data import MovingMNIST, MovingMNISTConfig
 from .evaluate import TEST_SEED
 from .judge import DigitJudge, read_digits
@@ -143,7 +144,7 @@ def prediction_curves(drnet: DRNet, lstm: PoseLSTM, data: MovingMNIST, clips: in
             "copy_last": copy_last_frames(observed, horizon),
         }
         for method, frames in predictions.items():
-            scores = score_steps(frames, future, sample.positions[:, observe:], cfg.digit_size, cfg.channels)
+            scores = score_steps(frames.cpu(), future.cpu(), sample.positions[:, observe:].cpu(), cfg.digit_size, cfg.channels)
             for metric, values in scores.items():
                 per_batch[method][metric].append(values.cpu())
     return {m: {k: _step_means(torch.cat(v)) for k, v in d.items()} for m, d in per_batch.items()}
@@ -178,7 +179,7 @@ def long_horizon_accuracy(drnet: DRNet, lstm: PoseLSTM, data: MovingMNIST, judge
             for key, positions in ((f"judge_accuracy_{a}", found),
                                    (f"judge_accuracy_true_position_{a}", sample.positions[:, observe + i])):
                 reading = read_digits(judge, frame, positions, cfg.digit_size, cfg.channels)
-                hits.setdefault(key, []).append(_matches(reading, sample.labels, cfg.channels).cpu())
+                hits.setdefault(key, []).append(_matches(reading.cpu(), sample.labels.cpu(), cfg.channels))
     return {k: float(torch.cat(v).mean()) for k, v in hits.items()}
 
 
@@ -216,7 +217,7 @@ def standard_file_mse(drnet: DRNet, lstm: PoseLSTM, clips: torch.Tensor, observe
         raise ValueError(f"clips of {clips.shape[1]} frames cannot be split into {observe} observed and >= 1 predicted")
     sums = {"lstm": torch.zeros(horizon, dtype=torch.float64), "copy_last": torch.zeros(horizon, dtype=torch.float64)}
     for start in range(0, len(clips), batch):
-        part = clips[start:start + batch]
+        part = clips[start:start + batch].cpu()  # predictions come back on the CPU; compared there
         part = part.float() / 255.0 if part.dtype == torch.uint8 else part.float()
         observed, future = part[:, :observe], part[:, observe:]
         predicted = rollout(drnet, lstm, observed, horizon).frames
@@ -237,8 +238,12 @@ def standard_file_mse(drnet: DRNet, lstm: PoseLSTM, clips: torch.Tensor, observe
 def evaluate_prediction(drnet: DRNet, data_config: MovingMNISTConfig, lstm: PoseLSTM, judge: DigitJudge,
                         root=None, clips: int = 300, observe: int = 10, horizon: int = 50,
                         long_clips: int = 200, long_at: Sequence[int] = (100, 500),
-                        device: str | torch.device = "cpu") -> dict[str, Any]:
-    """Every number of this module on the fixed test set of the DRNet's distribution."""
+                        device: str | torch.device | None = None) -> dict[str, Any]:
+    """Every number of this module on the fixed test set of the DRNet's distribution.
+
+    Runs on ``device`` (both models are moved there), by default on the DRNet's own device.
+    """
+    device = device_of(drnet) if device is None else device
     drnet, lstm = drnet.to(device).eval(), lstm.to(device).eval()
     data = fixed_test_data(data_config, observe + horizon, root=root, device=device)
     curves = prediction_curves(drnet, lstm, data, clips=clips, observe=observe, horizon=horizon)

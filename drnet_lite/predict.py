@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
+from .course import device_of, to_cpu
 from .models import DRNet
 
 
@@ -179,22 +180,31 @@ def encode_sequence(drnet: DRNet, frames: torch.Tensor, content_time: int, batch
         content_time: index of the frame whose content is kept (the last observed one).
 
     Returns:
-        pose (B, T, pose_dim) and content (B, content_dim).
+        pose (B, T, pose_dim) and content (B, content_dim), on the CPU (frames
+        may be on any device; encoding runs on the DRNet's).
     """
     if frames.dim() != 5:
         raise ValueError(f"frames must be (B, T, C, H, W), got {tuple(frames.shape)}")
     b, t = frames.shape[:2]
     if not -t <= content_time < t:
         raise ValueError(f"content_time {content_time} is outside the {t} frames of the clips")
+    device = device_of(drnet)
     flat = frames.flatten(0, 1)
-    pose = torch.cat([drnet.encode_pose(flat[i:i + batch]) for i in range(0, len(flat), batch)])
-    content = drnet.encode_content(frames[:, content_time])[0]
+    pose = torch.cat([to_cpu(drnet.encode_pose(flat[i:i + batch].to(device))) for i in range(0, len(flat), batch)])
+    content = to_cpu(drnet.encode_content(frames[:, content_time].to(device))[0])
     return pose.view(b, t, -1), content
 
 
 def teacher_forced(lstm: PoseLSTM, pose: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """Predictions of h_p(2..T) from the true h_p(1..T-1): the training pass, (B, T-1, pose_dim)."""
-    return lstm(pose[:, :-1], content)[0]
+    """Predictions of h_p(2..T) from the true h_p(1..T-1): the training pass, (B, T-1, pose_dim).
+
+    Runs on the LSTM's device and returns on the device of ``pose`` (the CPU
+    for poses from :func:`encode_sequence`; the training device in ``fit_lstm``,
+    where the loss needs the result where the targets are).
+    """
+    device = device_of(lstm)
+    out = lstm(pose[:, :-1].to(device), content.to(device))[0]
+    return to_cpu(out) if pose.device.type == "cpu" else out.to(pose.device)
 
 
 @torch.inference_mode()
@@ -212,36 +222,39 @@ def iterate_poses(lstm: PoseLSTM, observed_pose: torch.Tensor, content: torch.Te
         raise ValueError(f"observed_pose must be (B, T >= 1, pose_dim), got {tuple(observed_pose.shape)}")
     if horizon == 0:
         return
+    device = device_of(lstm)  # poses on any device; the chunks come back on the CPU
+    observed_pose, content = observed_pose.to(device), content.to(device)
     out, state = lstm(observed_pose, content)
     current = out[:, -1:]
     buffer = [current]
     for _ in range(horizon - 1):
         if len(buffer) == chunk:
-            yield torch.cat(buffer, dim=1)
+            yield to_cpu(torch.cat(buffer, dim=1))
             buffer = []
         current, state = lstm(current, content, state)
         buffer.append(current)
-    yield torch.cat(buffer, dim=1)
+    yield to_cpu(torch.cat(buffer, dim=1))
 
 
 def generate_poses(lstm: PoseLSTM, observed_pose: torch.Tensor, content: torch.Tensor, horizon: int) -> torch.Tensor:
-    """The predicted poses h_hat(T+1 .. T+horizon): (B, horizon, pose_dim), no autograd."""
+    """The predicted poses h_hat(T+1 .. T+horizon): (B, horizon, pose_dim) on the CPU, no autograd."""
     chunks = list(iterate_poses(lstm, observed_pose, content, horizon))
     if not chunks:
-        return observed_pose.new_zeros(observed_pose.shape[0], 0, observed_pose.shape[2])
+        return torch.zeros(observed_pose.shape[0], 0, observed_pose.shape[2])
     return torch.cat(chunks, dim=1)
 
 
 @torch.inference_mode()
 def decode_poses(drnet: DRNet, content: torch.Tensor, pose: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    """Frames ``D(h_c, h_p(t))`` for every step: content (B, Dc), pose (B, T, Dp) -> (B, T, C, H, W)."""
+    """Frames ``D(h_c, h_p(t))`` for every step: content (B, Dc), pose (B, T, Dp) -> (B, T, C, H, W) on the CPU."""
     b, t = pose.shape[:2]
     if t == 0:
         s = drnet.config.image_size
-        return pose.new_zeros(b, 0, drnet.config.channels, s, s)
+        return torch.zeros(b, 0, drnet.config.channels, s, s)
+    device = device_of(drnet)
     flat_pose = pose.flatten(0, 1)
     flat_content = content.repeat_interleave(t, dim=0)
-    frames = torch.cat([drnet.decode(flat_content[i:i + batch], flat_pose[i:i + batch])
+    frames = torch.cat([to_cpu(drnet.decode(flat_content[i:i + batch].to(device), flat_pose[i:i + batch].to(device)))
                         for i in range(0, len(flat_pose), batch)])
     return frames.view(b, t, *frames.shape[1:])
 

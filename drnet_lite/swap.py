@@ -3,24 +3,30 @@
 ``swap_matrix(model, content_frames, pose_frames)[i, j] = D(E_c(content_i), E_p(pose_j))``:
 row i keeps the content (which digits) of content frame i, column j takes the
 pose (where they are) of pose frame j.
+
+Every function here takes frames on any device, runs on the model's device and
+returns its result on the CPU.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from .course import device_of, to_cpu
 from .models import DRNet
 from .viz import frame_grid
 
 
 def decode_all_pairs(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> torch.Tensor:
     """``D(E_c(x_i), E_p(x_j))`` for every pair, in whatever mode ``model`` is: -> (Nc, Np, C, H, W)."""
+    device = device_of(model)
+    content_frames, pose_frames = content_frames.to(device), pose_frames.to(device)
     content, skips = model.encode_content(content_frames)
     pose = model.encode_pose(pose_frames)
     nc, np_ = len(content), len(pose)
     out = model.decode(content.repeat_interleave(np_, dim=0), pose.repeat(nc, 1),
                        [s.repeat_interleave(np_, dim=0) for s in skips])
-    return out.view(nc, np_, *out.shape[1:])
+    return to_cpu(out.view(nc, np_, *out.shape[1:]))
 
 
 @torch.inference_mode()
@@ -40,7 +46,8 @@ def reconstruct(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.T
     was_training = model.training
     model.eval()
     try:
-        return model(content_frames, pose_frames)
+        device = device_of(model)
+        return to_cpu(model(content_frames.to(device), pose_frames.to(device)))
     finally:
         model.train(was_training)
 
@@ -51,8 +58,8 @@ def swap_figure(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.T
     Top row: the pose frames; left column: the content frames; cell (i, j):
     content of row i in the pose of column j. The corner is blank.
     """
-    swaps = swap_matrix(model, content_frames, pose_frames).cpu()
-    content_frames, pose_frames = content_frames.cpu(), pose_frames.cpu()
+    swaps = swap_matrix(model, content_frames, pose_frames)
+    content_frames, pose_frames = to_cpu(content_frames), to_cpu(pose_frames)
     blank = torch.zeros_like(pose_frames[:1])
     top = torch.cat([blank, pose_frames])[None]
     rows = torch.cat([content_frames[:, None], swaps], dim=1)
@@ -60,9 +67,16 @@ def swap_figure(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.T
 
 
 def reconstruction_figure(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> np.ndarray:
-    """Three rows: content frames, pose frames (the targets), reconstructions ``D(E_c(x_c), E_p(x_p))``."""
-    recon = reconstruct(model, content_frames, pose_frames).cpu()
-    return frame_grid(torch.stack([content_frames.cpu(), pose_frames.cpu(), recon]))
+    """Three rows: content frames, pose frames, and ``D(E_c(x_c), E_p(x_p))`` row by row.
+
+    Column i decodes content frame i with pose frame i. Only when both come from
+    the *same clip* (as :func:`~drnet_lite.train.preview_frames` gives them) is
+    the pose frame the target of a reconstruction; with frames of different
+    clips the bottom row is a swap, whose target is the content digit drawn at
+    the pose frame's place.
+    """
+    recon = reconstruct(model, content_frames, pose_frames)
+    return frame_grid(torch.stack([to_cpu(content_frames), to_cpu(pose_frames), recon]))
 
 
 @torch.inference_mode()
@@ -75,7 +89,7 @@ def interpolate(model: DRNet, content_a: torch.Tensor, content_b: torch.Tensor, 
     with content a fixed; row 1 moves the content from a to b with pose a fixed.
     """
     model.eval()
-    frames = torch.stack([content_a, content_b, pose_a, pose_b])
+    frames = torch.stack([content_a, content_b, pose_a, pose_b]).to(device_of(model))
     content, skips = model.encode_content(frames[:2])
     pose = model.encode_pose(frames[2:])
     w = torch.linspace(0, 1, steps, device=frames.device)[:, None]
@@ -85,7 +99,7 @@ def interpolate(model: DRNet, content_a: torch.Tensor, content_b: torch.Tensor, 
     skips_line = [(1 - w.view(-1, 1, 1, 1)) * s[:1] + w.view(-1, 1, 1, 1) * s[1:2] for s in skips]
     row_pose = model.decode(content[:1].expand(steps, -1), pose_line, skips_a)
     row_content = model.decode(content_line, pose[:1].expand(steps, -1), skips_line)
-    return torch.stack([row_pose, row_content])
+    return to_cpu(torch.stack([row_pose, row_content]))
 
 
 def pca_2d(vectors: torch.Tensor) -> torch.Tensor:

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path, save_checkpoint
-from .course import pick_device
+from .course import device_of, pick_device
 from .data import MovingMNIST
 from .distributed import current as distributed_context
 from .models import DRNet
@@ -119,6 +119,8 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     Args:
         drnet: a DRNet checkpoint path, or a DRNet model (then pass its ``drnet_config``);
             it is frozen: put in eval mode, its parameters stop requiring gradients.
+            A model passed in is trained against on ``config.device`` and handed back
+            where it was, in the memory layout it had, even after a crash.
         out_dir: where ``checkpoint.pt`` and ``history.csv`` go (None: in memory).
         resume: continue from ``out_dir/checkpoint.pt`` (same config and DRNet).
         data_root: MNIST folder (default: ``$DRNET_DATA`` or the cache).
@@ -126,8 +128,6 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     Raises:
         TrainingDiverged: the loss became NaN/inf; the last checkpoint is kept.
     """
-    from tqdm.auto import tqdm
-
     config.validate()
     device = pick_device(config.device)
     dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
@@ -139,6 +139,21 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
         drnet, drnet_config = load_drnet(drnet)
     elif drnet_config is None:
         raise ValueError("pass drnet_config (the TrainConfig of the DRNet) together with a DRNet model")
+    if drnet_path is None:  # the caller's model: back where it was, in its layout, whatever happens
+        home = device_of(drnet)
+        layout = torch.channels_last if any(p.dim() == 4 and not p.is_contiguous() and p.is_contiguous(
+            memory_format=torch.channels_last) for p in drnet.parameters()) else torch.contiguous_format
+        try:
+            return _fit_lstm(config, drnet, drnet_config, None, device, out_dir, resume, data_root, progress, callback)
+        finally:
+            drnet.to(home, memory_format=layout)
+    return _fit_lstm(config, drnet, drnet_config, drnet_path, device, out_dir, resume, data_root, progress, callback)
+
+
+def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet_path: str | None, device: torch.device,
+              out_dir, resume: bool, data_root, progress: bool, callback) -> LSTMFitResult:
+    from tqdm.auto import tqdm
+
     drnet = drnet.to(device).eval()
     for p in drnet.parameters():
         p.requires_grad_(False)
@@ -176,7 +191,8 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             return bank.windows(batch_size, config.seq_len, config.observed - 1, rng)
         frames = data.sample(batch_size, generator=rng).frames
         frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
-        return encode_sequence(drnet, frames, content_time=config.observed - 1)
+        pose, content = encode_sequence(drnet, frames, content_time=config.observed - 1)
+        return pose.to(device), content.to(device)
 
     def save(at_step: int) -> None:
         states = dist.rng_states(rng, shared_rng)  # every rank takes part; rank 0 writes
@@ -221,7 +237,7 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
             bar.update(1)
     finally:
         bar.close()
-        drnet.to(memory_format=torch.contiguous_format)  # a DRNet passed in gets its usual layout back, even after a crash
+        drnet.to(memory_format=torch.contiguous_format)  # the usual layout (a DRNet passed in: see fit_lstm)
     return LSTMFitResult(lstm=lstm.eval(), config=config, history=history, out_dir=out, step=step)
 
 

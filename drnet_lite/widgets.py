@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from .course import device_of, to_cpu
 from .models import DRNet
 from .viz import frame_grid, png_bytes
 
@@ -32,23 +33,24 @@ class SwapExplorer:
         self.content_clips = content_clips
         self.pose_clips = pose_clips
         self.scale = scale
+        device = device_of(model)  # clips on any device; codes on the model's
         with torch.inference_mode():
-            self.content, self.skips = model.encode_content(content_clips[:, 0])
+            self.content, self.skips = model.encode_content(content_clips[:, 0].to(device))
             m, t = pose_clips.shape[:2]
-            self.pose = model.encode_pose(pose_clips.flatten(0, 1)).view(m, t, -1)
+            self.pose = model.encode_pose(pose_clips.flatten(0, 1).to(device)).view(m, t, -1)
 
     def swap(self, content_index: int, pose_index: int, t: int) -> torch.Tensor:
-        """The swapped frame (C, H, W)."""
+        """The swapped frame (C, H, W), on the CPU."""
         self._check(content_index, pose_index, t)
         with torch.inference_mode():
             skips = [s[content_index:content_index + 1] for s in self.skips]
-            return self.model.decode(self.content[content_index:content_index + 1], self.pose[pose_index, t][None], skips)[0]
+            return to_cpu(self.model.decode(self.content[content_index:content_index + 1], self.pose[pose_index, t][None], skips)[0])
 
     def panel(self, content_index: int, pose_index: int, t: int) -> bytes:
         """PNG bytes of [content frame | pose frame | swap]."""
         self._check(content_index, pose_index, t)
-        frames = torch.stack([self.content_clips[content_index, 0], self.pose_clips[pose_index, t],
-                              self.swap(content_index, pose_index, t).to(self.content_clips.device)])
+        frames = torch.stack([to_cpu(self.content_clips[content_index, 0]), to_cpu(self.pose_clips[pose_index, t]),
+                              self.swap(content_index, pose_index, t)])
         return png_bytes(frame_grid(frames), scale=self.scale)
 
     def _check(self, content_index: int, pose_index: int, t: int) -> None:
@@ -105,8 +107,8 @@ class RolloutExplorer:
         """(B, 2, C, H, W): truth and prediction at step t."""
         if not 0 <= t < self.steps:
             raise IndexError(f"t must be in [0, {self.steps}), got {t}")
-        guess = self.truth[:, t] if t < self.observed else self.predicted[:, t - self.observed].to(self.truth.device)
-        return torch.stack([self.truth[:, t], guess], dim=1)
+        guess = self.truth[:, t] if t < self.observed else self.predicted[:, t - self.observed]
+        return torch.stack([to_cpu(self.truth[:, t]), to_cpu(guess)], dim=1)
 
     def panel(self, t: int) -> bytes:
         """PNG bytes: one row per clip, [truth | prediction] at step t."""

@@ -43,6 +43,14 @@ MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 )
+#: Environment variable naming one URL (a folder holding the four .gz files) to download from instead.
+MIRROR_ENV_VAR = "DRNET_MNIST_MIRROR"
+
+
+def mirrors() -> tuple[str, ...]:
+    """Where downloads come from: ``$DRNET_MNIST_MIRROR`` alone when it is set, else :data:`MIRRORS`."""
+    own = os.environ.get(MIRROR_ENV_VAR, "").strip()
+    return ((own.rstrip("/") + "/"),) if own else MIRRORS
 
 
 class MNISTNotFoundError(FileNotFoundError):
@@ -117,7 +125,8 @@ def _fetch(url: str, dest: Path) -> None:
 def download_mnist(root: str | os.PathLike | None = None) -> Path:
     """Fetch any missing or damaged MNIST file into ``<root>/MNIST/raw`` and return that folder.
 
-    Each file is downloaded to a temporary name, checked against its md5 and only
+    The files come from ``$DRNET_MNIST_MIRROR`` when it is set (a course
+    server, a local copy), else from the public mirrors. Each file is downloaded to a temporary name, checked against its md5 and only
     then renamed into place, so a failed or interrupted download never leaves a
     file that looks complete.
     """
@@ -132,7 +141,7 @@ def download_mnist(root: str | os.PathLike | None = None) -> Path:
         if target.is_file() and md5sum(target) == md5:
             continue
         errors = []
-        for mirror in MIRRORS:
+        for mirror in mirrors():
             fd, tmp_name = tempfile.mkstemp(prefix=name + ".", suffix=".part", dir=folder)
             os.close(fd)
             tmp = Path(tmp_name)
