@@ -267,6 +267,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .train import fit, load_drnet, preset, preview_frames
     from .viz import frame_grid, save_gif, save_png
 
+    from .data.mnist import MNISTNotFoundError, ensure_mnist
+
+    try:
+        ensure_mnist(args.data)  # a fresh machine: fetch MNIST first
+    except MNISTNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
