@@ -61,3 +61,38 @@ def test_widget_one_slider_per_dimension_starting_at_the_frames_pose(explorer):
     assert box.image.value == start_png
     assert box.sliders[0].value == pytest.approx(pose_explorer.start[0].item(), abs=1e-6)
 
+
+
+#: The cell proposed for notebook 06 (beside the swap sliders), run here as the notebook would run it.
+NOTEBOOK_06_CELL = '''
+pose_explorer = PoseExplorer(model, clips.frames[0, 0], clips.frames[8, 5], scale=3)
+effects = pose_explorer.effects()
+print("mean |pixel change| when one pose dimension sweeps -1..1:",
+      ", ".join(f"h_p[{k}] {e:.3f}" for k, e in enumerate(effects.tolist())))
+show(frame_grid(torch.cat([pose_explorer.sweep(k) for k in range(pose_explorer.pose_dim)]), ncols=5),
+     title="one row per pose dimension, set to -1, -0.5, 0, 0.5, 1 (the others stay at the frame's pose)")
+pose_box = pose_explorer.widget()
+display(pose_box)
+'''
+
+
+def test_the_notebook_06_cell_on_the_shipped_model(mnist_root):
+    pytest.importorskip("ipywidgets")
+    from drnet_lite.assets import asset_path
+    from drnet_lite.data import MovingMNIST
+    from drnet_lite.evaluate import test_config
+    from drnet_lite.train import load_drnet
+
+    try:
+        model, config = load_drnet(asset_path("mnist-lite.pt"))
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    clips = MovingMNIST(test_config(config.data), root=mnist_root).sample(16, seed=7)
+    shown = []
+    namespace = dict(PoseExplorer=PoseExplorer, model=model, clips=clips, torch=torch, frame_grid=frame_grid,
+                     show=lambda image, title=None: shown.append(image), display=shown.append)
+    exec(NOTEBOOK_06_CELL, namespace)
+    pose_explorer, box = namespace["pose_explorer"], namespace["pose_box"]
+    assert shown[0].shape[0] > shown[0].shape[1]  # 10 rows of 5 sweeps
+    assert len(box.sliders) == config.model.pose_dim == 10
+    assert (namespace["effects"] > 0).all()  # measured on the shipped model: every dimension changes the frame
