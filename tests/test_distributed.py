@@ -120,3 +120,34 @@ def test_synced_batchnorm_without_a_process_group_is_batchnorm():
     x = torch.randn(4, 1, 8, 8)
     torch.testing.assert_close(synced(x), plain(x))
     assert type(SyncedBatchNorm.revert(synced)[1]) is torch.nn.BatchNorm2d
+
+
+def _on_main_worker(rank: int, port: int, results) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    from drnet_lite import distributed
+
+    ctx = distributed.current(torch.device("cpu"))
+
+    def take_lock():  # what opening a run folder whose lock another process holds does, on rank 0 only
+        raise RuntimeError("runs/x is in use by process 123 (lock file runs/x/run.lock)")
+
+    try:
+        ctx.on_main(take_lock)
+        results[rank] = "no error"
+    except Exception as exc:
+        results[rank] = f"{type(exc).__name__}: {exc}"
+    ctx.on_main(lambda: None)  # the group still works afterwards: both ranks got here
+    torch.distributed.destroy_process_group()
+
+
+def test_a_refusal_on_rank_0_stops_every_rank():
+    """The run folder (and its lock) is opened by rank 0 alone; if that fails, no rank trains or waits."""
+    import torch.multiprocessing as mp
+
+    with mp.Manager() as manager:
+        results = manager.dict()
+        mp.spawn(_on_main_worker, args=(free_port(), results), nprocs=2, join=True)
+        got = dict(results)
+    assert got[0] == "RuntimeError: runs/x is in use by process 123 (lock file runs/x/run.lock)"
+    assert got[1].startswith("DistributedError: rank 0 stopped: RuntimeError: runs/x is in use")
