@@ -130,9 +130,6 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
     """
     config.validate()
     device = pick_device(config.device)
-    dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
-    device = dist.device(device)
-    batch_size = dist.local_batch(config.batch_size)
     drnet_path = None
     if not isinstance(drnet, DRNet):
         drnet_path = portable_path(drnet)
@@ -154,6 +151,9 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
               out_dir, resume: bool, data_root, progress: bool, callback) -> LSTMFitResult:
     from tqdm.auto import tqdm
 
+    dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
+    device = dist.device(device)
+    batch_size = dist.local_batch(config.batch_size)
     drnet = drnet.to(device).eval()
     for p in drnet.parameters():
         p.requires_grad_(False)

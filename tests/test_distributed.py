@@ -8,7 +8,6 @@ unchanged, and is interrupted and resumed half-way.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
