@@ -206,7 +206,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default=None, type=device, help="auto (default), cpu, cuda, mps")
-    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
+    p.add_argument("--amp", action="store_true", default=None, help="mixed precision on CUDA: bfloat16 where supported, else float16 with a gradient scaler (T4)")
     p.add_argument("--data", "--root", dest="data", default=None,
                    help="the source's folder: Moving MNIST's MNIST folder (default: $DRNET_DATA or the user "
                    "cache); video: the decoded-frame cache (default: $DRNET_CACHE/video); KTH: the folder holding KTH/; "
@@ -587,8 +587,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .data import MovingMNIST, MovingMNISTConfig, for_split, make_source
     from .swap import reconstruction_figure, swap_figure
     from .train import fit, load_drnet, preset, preview_frames
+    from .data.mnist import MNISTNotFoundError, ensure_mnist
     from .viz import frame_grid, save_gif, save_png
 
+    try:
+        ensure_mnist(args.data)  # a fresh machine: fetch MNIST first
+    except MNISTNotFoundError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written = []

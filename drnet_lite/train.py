@@ -30,10 +30,12 @@ from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
 from .course import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
+from .distributed import current as distributed_context
+from .precision import Precision, plain_update
 from .losses import adversarial_loss, reconstruction_loss, scene_discriminator_loss, shuffled_partner, similarity_loss
 from .models import DRNet, DRNetConfig
 from .loop import LoopState, train_loop
-from .runs import TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
+from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
 from .swap import reconstruction_figure, swap_figure
 from .viz import save_png
 
@@ -63,7 +65,7 @@ class TrainConfig:
     image_every: int = 500
     checkpoint_every: int = 500
     device: str = "auto"
-    amp: bool = False
+    amp: bool = False  # CUDA only: bf16 autocast where supported, else fp16 + GradScaler (drnet_lite.precision)
 
     def validate(self) -> None:
         if self.model.image_size != self.data.image_size:
@@ -270,11 +272,16 @@ class Optimizers:
 
 
 def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, config: TrainConfig, shift: int,
-               autocast: contextlib.AbstractContextManager | None = None) -> dict[str, torch.Tensor]:
+               autocast: contextlib.AbstractContextManager | None = None,
+               partner: Callable[[torch.Tensor, int], torch.Tensor] = shuffled_partner,
+               update: Callable[[torch.optim.Optimizer, torch.Tensor], None] = plain_update) -> dict[str, torch.Tensor]:
     """One DRNet step on ``frames`` (B, 4, C, H, W) = [x_c1, x_c2, x_p1, x_p2] per clip.
 
     Args:
         shift: how far the batch is rolled to build the shuffled pairs, in [1, B-1].
+        partner: builds the shuffled pairs (several processes roll their global batch).
+        update: ``update(optimizer, loss)`` = zero_grad, backward, step (with gradient
+            scaling and averaging over processes when they are on: :mod:`drnet_lite.precision`).
 
     Returns:
         detached scalars: ``rec``, ``sim``, ``adv``, ``scene`` (L_C),
@@ -293,11 +300,9 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
         # 1. The scene discriminator, on pose vectors it cannot change.
         pose_1, pose_2 = h_p1.detach(), h_p2.detach()
         logits_same = model.scene_discriminator(pose_1, pose_2)
-        logits_shuffled = model.scene_discriminator(pose_1, shuffled_partner(pose_2, shift))
+        logits_shuffled = model.scene_discriminator(pose_1, partner(pose_2, shift))
         loss_scene, accuracy = scene_discriminator_loss(logits_same.float(), logits_shuffled.float())
-    optimizers.discriminator.zero_grad(set_to_none=True)
-    loss_scene.backward()
-    optimizers.discriminator.step()
+    update(optimizers.discriminator, loss_scene)
 
     # 2. Encoders and decoder, against the updated discriminator.
     with autocast:
@@ -309,9 +314,7 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
         else:
             loss_adv = torch.zeros((), device=frames.device)
         total = loss_rec + config.similarity_weight * loss_sim + config.adversarial_weight * loss_adv
-    optimizers.autoencoder.zero_grad(set_to_none=True)
-    total.backward()
-    optimizers.autoencoder.step()
+    update(optimizers.autoencoder, total)
     return {
         "rec": loss_rec.detach(), "sim": loss_sim.detach(), "adv": loss_adv.detach(),
         "scene": loss_scene.detach(), "scene_acc": accuracy, "total": total.detach(),
@@ -426,23 +429,29 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     """
     config.validate()
     device = pick_device(config.device)
-    run = open_run(out_dir, resume=resume, overwrite=overwrite)
-    out, ckpt_path = run.folder, run.checkpoint
+    dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
+    device = dist.device(device)
+    batch_size = dist.local_batch(config.batch_size)  # this process's share of the global batch
+    # rank 0 alone opens (probes, locks, cleans) the folder; if it refuses, every rank raises
+    run = dist.on_main(lambda: open_run(out_dir, resume=resume, overwrite=overwrite)) or Run(None)
+    out = run.folder
+    ckpt_path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None  # every rank reads it on resume
     try:  # the setup: a failure here releases the folder
         model = build_model(config, device)
         # channels_last: measured 1.3x faster for the lite preset on a 2-core CPU, and the fast layout on CUDA
         layout = torch.channels_last if device.type in ("cuda", "cpu") else torch.contiguous_format
-        model = model.to(memory_format=layout)
+        model = dist.prepare(model.to(memory_format=layout))
         optimizers = Optimizers.create(model, config)
-        data_rng = torch.Generator()
-        data_rng.manual_seed(config.seed)
+        precision = Precision.create(device, config.amp, average_gradients=dist.average_gradients)
+        data_rng, shared_rng = dist.generators(config.seed)  # the same generator in a world of one
         history: list[dict[str, float]] = []
         step, elapsed = 0, 0.0
         if resume:
             payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
             model.load_state_dict(payload["state"])
             optimizers.load_state_dict(payload["optimizers"])
-            data_rng.set_state(payload["rng"]["data"])
+            dist.restore_rng(payload["rng"], data_rng, shared_rng)
+            precision.load_state_dict(payload.get("scaler", {}))
             torch.set_rng_state(payload["rng"]["torch"])
             step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
             run.saved_step = step
@@ -457,16 +466,18 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
                              "use a smaller max_step or longer clips (seq_len)") from exc
         preview = preview_frames(config, root=data_root, device=device) if out is not None else None
-        use_amp = config.amp and device.type == "cuda"
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_amp else None
         state = LoopState(step, history, elapsed)
 
-        def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
-            run.save(checkpoint_payload(model, optimizers, config, at_step, data_rng, state.history, state.elapsed),
-                     after=lambda: write_history_csv(state.history, out / "history.csv"))
+        def save(at_step: int) -> None:  # every rank checks the (identical) state is finite; rank 0 writes
+            rng = dist.rng_states(data_rng, shared_rng)  # a collective: every rank takes part
+            payload = checkpoint_payload(model, optimizers, config, at_step, data_rng, state.history, state.elapsed)
+            payload["rng"].update(rng)
+            if precision.state_dict():
+                payload["scaler"] = precision.state_dict()
+            run.save(payload, after=lambda: write_history_csv(state.history, out / "history.csv"))
 
         def pictures(at_step: int) -> None:
-            if out is None:
+            if out is None:  # in memory, or a rank other than 0
                 return
             save_png(reconstruction_figure(model, *preview), out / "images" / f"reconstruction_{at_step:06d}.png", scale=2)
             save_png(swap_figure(model, *preview), out / "images" / f"swap_{at_step:06d}.png", scale=2)
@@ -475,24 +486,27 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
         raise
 
     def one_step(at: int) -> dict[str, torch.Tensor]:
-        times = sample_times(config.batch_size, config.max_step, data_rng)
-        shift = int(torch.randint(1, config.batch_size, (1,), generator=data_rng))
-        frames = data.sample(config.batch_size, generator=data_rng, times=times).frames
+        times = sample_times(batch_size, config.max_step, data_rng)
+        shift = int(torch.randint(1, config.batch_size, (1,), generator=shared_rng))  # rolls the global batch
+        frames = data.sample(batch_size, generator=data_rng, times=times).frames
         for group in optimizers.autoencoder.param_groups + optimizers.discriminator.param_groups:
             group["lr"] = learning_rate(config, at)
         if layout is torch.channels_last:
             frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
-        return train_step(model, optimizers, frames, config, shift, autocast)
+        losses = train_step(model, optimizers, frames, config, shift, precision.autocast(),
+                            partner=dist.shuffled_partner, update=precision.update)
+        precision.end_step()
+        return dist.mean(losses)  # the global batch's losses, the same on every rank (so every rank stops alike)
 
     model.train()
     train_loop(run, state, config.steps, one_step, save, config.log_every, config.checkpoint_every,
-               pictures=pictures, image_every=config.image_every, progress=progress, desc="DRNet",
+               pictures=pictures, image_every=config.image_every, progress=progress and dist.is_main, desc="DRNet",
                postfix=lambda row: dict(rec=f"{row['rec']:.4f}", sim=f"{row['sim']:.4f}", adv=f"{row['adv']:.3f}",
                                         C_acc=f"{row['scene_acc']:.2f}"),
-               on_log=None if callback is None else (lambda at, rows: callback(at, rows, model)))
-    step = state.step
+               on_log=None if callback is None or not dist.is_main else (lambda at, rows: callback(at, rows, model)))
+    step, history = state.step, state.history
     # hand back the ordinary layout, so the model computes exactly like one rebuilt by load_drnet
-    model = model.to(memory_format=torch.contiguous_format).eval()
+    model = dist.release(model).to(memory_format=torch.contiguous_format).eval()
     return FitResult(model=model, config=config, history=history, out_dir=out, step=step)
 
 

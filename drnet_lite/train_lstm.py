@@ -22,10 +22,11 @@ import torch
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
 from .course import device_of, pick_device
 from .data import ClipSource, for_split, make_source
+from .distributed import current as distributed_context
 from .loop import LoopState, train_loop
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
-from .runs import open_run
+from .runs import CHECKPOINT_NAME, Run, open_run
 from .train import TrainConfig, learning_rate, load_drnet, write_history_csv
 
 
@@ -157,6 +158,9 @@ def fit_lstm(config: LSTMConfig, drnet: DRNet | str | os.PathLike, out_dir: str 
 
 def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet_path: str | None, device: torch.device,
               out_dir, resume: bool, data_root, progress: bool, callback, overwrite: bool) -> LSTMFitResult:
+    dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
+    device = dist.device(device)
+    batch_size = dist.local_batch(config.batch_size)  # this process's share of the global batch
     drnet = drnet.to(device).eval()
     for p in drnet.parameters():
         p.requires_grad_(False)
@@ -164,13 +168,15 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
     # channels_last: encoding is most of a step on a CPU, and about 1.9x faster in this layout
     drnet = drnet.to(memory_format=torch.channels_last)
 
-    run = open_run(out_dir, resume=resume, overwrite=overwrite)
-    out, ckpt_path = run.folder, run.checkpoint
+    # rank 0 alone opens (probes, locks, cleans) the folder; if it refuses, every rank raises
+    run = dist.on_main(lambda: open_run(out_dir, resume=resume, overwrite=overwrite)) or Run(None)
+    out = run.folder
+    ckpt_path = Path(out_dir) / CHECKPOINT_NAME if out_dir is not None else None  # every rank reads it on resume
     try:  # the setup: a failure here releases the folder
         torch.manual_seed(config.seed)
-        lstm = PoseLSTM.for_drnet(drnet, config).to(device)
+        lstm = dist.prepare(PoseLSTM.for_drnet(drnet, config).to(device))  # every rank starts from rank 0's weights
         optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
-        rng = torch.Generator().manual_seed(config.seed)
+        rng, shared_rng = dist.generators(config.seed)  # the same generator in a world of one
         history: list[dict[str, float]] = []
         step, elapsed = 0, 0.0
         if resume:
@@ -180,7 +186,7 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
                                  f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
             lstm.load_state_dict(payload["state"])
             optimizer.load_state_dict(payload["optimizer"])
-            rng.set_state(payload["rng"]["data"])
+            dist.restore_rng(payload["rng"], rng, shared_rng)
             torch.set_rng_state(payload["rng"]["torch"])
             step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
             run.saved_step = step
@@ -191,21 +197,25 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
         data = make_source(data_config, root=data_root, device=device)
         bank = None
         if config.bank_clips:
-            bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1, progress=progress)
+            bank = PoseBank.build(drnet, data, config.bank_clips, config.bank_length, seed=config.seed + 1,
+                                  progress=progress and dist.is_main)
 
         def batch() -> tuple[torch.Tensor, torch.Tensor]:
             if bank is not None:
-                return bank.windows(config.batch_size, config.seq_len, config.observed - 1, rng)
-            frames = data.sample(config.batch_size, generator=rng).frames
+                return bank.windows(batch_size, config.seq_len, config.observed - 1, rng)
+            frames = data.sample(batch_size, generator=rng).frames
             frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
             pose, content = encode_sequence(drnet, frames, content_time=config.observed - 1)
             return pose.to(device), content.to(device)
 
         state = LoopState(step, history, elapsed)
 
-        def save(at_step: int) -> None:  # checks the state is finite, in-memory runs too
-            run.save(_payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
-                              state.elapsed), after=lambda: write_history_csv(state.history, out / "history.csv"))
+        def save(at_step: int) -> None:  # every rank checks the (identical) state is finite; rank 0 writes
+            states = dist.rng_states(rng, shared_rng)  # a collective: every rank takes part
+            payload = _payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
+                               state.elapsed)
+            payload["rng"].update(states)
+            run.save(payload, after=lambda: write_history_csv(state.history, out / "history.csv"))
     except BaseException:
         run.close()
         raise
@@ -215,17 +225,19 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, at)
         loss = lstm_loss(teacher_forced(lstm, pose, content), pose[:, 1:])
-        run.check_losses({"mse": loss.detach()}, at + 1)  # before the update: a NaN step never reaches the weights
+        mse = dist.mean({"mse": loss.detach()})["mse"]  # the global batch's loss, the same on every rank
+        run.check_losses({"mse": mse}, at + 1)  # before the update: a NaN step never reaches the weights
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        dist.average_gradients(optimizer)  # the gradient of the global batch's mean loss
         optimizer.step()
-        return {"mse": loss.item()}
+        return {"mse": mse.item()}
 
     lstm.train()
     try:
         train_loop(run, state, config.steps, one_step, save, config.log_every, config.checkpoint_every,
-                   progress=progress, desc="pose LSTM", postfix=lambda row: dict(mse=f"{row['mse']:.5f}"),
-                   on_log=None if callback is None else (lambda at, rows: callback(at, rows, lstm)))
+                   progress=progress and dist.is_main, desc="pose LSTM", postfix=lambda row: dict(mse=f"{row['mse']:.5f}"),
+                   on_log=None if callback is None or not dist.is_main else (lambda at, rows: callback(at, rows, lstm)))
     finally:
         drnet.to(memory_format=torch.contiguous_format)  # a DRNet passed in gets its usual layout back, even after a crash
     step, history = state.step, state.history

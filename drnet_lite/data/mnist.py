@@ -18,7 +18,6 @@ import functools
 import gzip
 import hashlib
 import os
-import shutil
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -131,12 +130,19 @@ def _verified(path: Path) -> Path:
     return path
 
 
-def _fetch(url: str, dest: Path) -> None:
+def _fetch(url: str, dest: Path, progress: bool = False) -> None:
+    from tqdm.auto import tqdm
+
     with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
-        shutil.copyfileobj(response, out)
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1], disable=not progress,
+                  leave=False) as bar:
+            for block in iter(lambda: response.read(1 << 16), b""):
+                out.write(block)
+                bar.update(len(block))
 
 
-def download_mnist(root: str | os.PathLike | None = None) -> Path:
+def download_mnist(root: str | os.PathLike | None = None, progress: bool = False) -> Path:
     """Fetch any missing or damaged MNIST file into ``<root>/MNIST/raw`` and return that folder.
 
     The files come from ``$DRNET_MNIST_MIRROR`` when it is set (a course
@@ -160,10 +166,10 @@ def download_mnist(root: str | os.PathLike | None = None) -> Path:
             os.close(fd)
             tmp = Path(tmp_name)
             try:
-                if tv_download is not None:
+                if tv_download is not None and not progress:
                     tv_download(mirror + name, str(folder), filename=tmp.name, md5=md5)
                 else:
-                    _fetch(mirror + name, tmp)
+                    _fetch(mirror + name, tmp, progress)
                 if md5sum(tmp) != md5:
                     raise MNISTChecksumError(f"downloaded {name} from {mirror} has the wrong md5")
                 os.replace(tmp, target)
@@ -180,6 +186,22 @@ def download_mnist(root: str | os.PathLike | None = None) -> Path:
                 f"copy the four MNIST .gz files into {folder} or set {ENV_VAR} to a folder holding MNIST/raw/"
             )
     return folder
+
+
+def ensure_mnist(root: str | os.PathLike | None = None, progress: bool = True) -> Path:
+    """The MNIST folder, downloading the four files first when they are absent (md5-checked, atomic,
+    with a progress bar). Offline or blocked, raises :class:`MNISTNotFoundError` with the usual
+    advice and why the download failed."""
+    folder = find_raw_folder(root)
+    if folder is not None:
+        return folder
+    target = data_root(root) / "MNIST" / "raw"
+    if progress:
+        print(f"MNIST is not here yet: downloading the four files (about 11 MB) into {target}")
+    try:
+        return download_mnist(root, progress=progress)
+    except Exception as exc:
+        raise MNISTNotFoundError(f"{_not_found_message(root)}\nThe download failed: {exc}") from exc
 
 
 def _not_found_message(root: str | os.PathLike | None) -> str:
