@@ -55,10 +55,13 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def non_finite_key(value: Any, where: str = "") -> str | None:
-    """The key path of the first NaN or infinite float inside nested dicts and lists, or None."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (where or "<value>")
+def first_bad(value: Any, bad: Callable[[Any], bool | None], where: str = "") -> str | None:
+    """The key path of the first leaf inside nested dicts, lists and tuples for which ``bad(leaf)`` is true.
+
+    ``bad`` returns None for a value it does not judge (then dicts and lists are searched)."""
+    verdict = bad(value)
+    if verdict is not None:
+        return (where or "<value>") if verdict else None
     if isinstance(value, dict):
         items = value.items()
     elif isinstance(value, (list, tuple)):
@@ -66,10 +69,15 @@ def non_finite_key(value: Any, where: str = "") -> str | None:
     else:
         return None
     for key, item in items:
-        found = non_finite_key(item, f"{where}.{key}" if where else str(key))
+        found = first_bad(item, bad, f"{where}.{key}" if where else str(key))
         if found is not None:
             return found
     return None
+
+
+def non_finite_key(value: Any, where: str = "") -> str | None:
+    """The key path of the first NaN or infinite float inside nested dicts and lists, or None."""
+    return first_bad(value, lambda v: not math.isfinite(v) if isinstance(v, float) else None, where)
 
 
 def write_json(results: Any, path: str | os.PathLike) -> Path:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from .atomic import atomic_write
+from .atomic import atomic_write, first_bad
 
 FORMAT = "drnet_lite/1"
 #: What a training checkpoint holds only to be resumed.
@@ -34,23 +34,15 @@ def save_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda handle: torch.save(payload, handle))
 
 
+def _tensor_not_finite(value: Any) -> bool | None:
+    if not isinstance(value, torch.Tensor):
+        return None
+    return (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value).all())
+
+
 def non_finite_tensor(value: Any, where: str = "") -> str | None:
     """The key path of the first floating tensor holding NaN or inf inside nested dicts/lists, or None."""
-    if isinstance(value, torch.Tensor):
-        if value.is_floating_point() or value.is_complex():
-            return None if bool(torch.isfinite(value).all()) else (where or "<tensor>")
-        return None
-    if isinstance(value, dict):
-        items = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = non_finite_tensor(item, f"{where}.{key}" if where else str(key))
-        if found is not None:
-            return found
-    return None
+    return first_bad(value, _tensor_not_finite, where)
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None, map_location: str | torch.device = "cpu") -> dict[str, Any]:
