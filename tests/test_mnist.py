@@ -44,7 +44,7 @@ def no_torchvision(monkeypatch):
 def no_network(monkeypatch):
     """Fail the test if the reader tries to fetch anything."""
 
-    def fetch(url, dest):
+    def fetch(url, dest, progress=False):
         raise AssertionError(f"tried to download {url}")
 
     monkeypatch.setattr(mnist, "_fetch", fetch)
@@ -174,7 +174,7 @@ def test_damaged_file_is_refused_untouched(tmp_path, mnist_raw, damage, no_netwo
 def fetch_from(source: Path, calls: list):
     """A ``_fetch`` that serves the real files from ``source`` and records the URLs."""
 
-    def fetch(url, dest):
+    def fetch(url, dest, progress=False):
         calls.append((url, Path(dest)))
         shutil.copyfile(source / url.rsplit("/", 1)[1], dest)
 
@@ -198,7 +198,7 @@ def test_download_puts_every_file_in_place(tmp_path, monkeypatch, mnist_raw):
 
 
 def test_download_of_garbage_raises_and_leaves_nothing(tmp_path, monkeypatch):
-    def fetch(url, dest):
+    def fetch(url, dest, progress=False):
         Path(dest).write_bytes(b"<html>mirror is down</html>")
 
     monkeypatch.setattr(mnist, "_fetch", fetch)
@@ -210,7 +210,7 @@ def test_download_of_garbage_raises_and_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_interrupted_download_leaves_no_half_file(tmp_path, monkeypatch):
-    def fetch(url, dest):
+    def fetch(url, dest, progress=False):
         Path(dest).write_bytes(b"\x1f\x8b half a file")
         raise KeyboardInterrupt
 
@@ -224,7 +224,7 @@ def test_download_falls_back_to_the_next_mirror(tmp_path, monkeypatch, mnist_raw
     calls = []
     serve = fetch_from(mnist_raw, calls)
 
-    def fetch(url, dest):
+    def fetch(url, dest, progress=False):
         if url.startswith(mnist.MIRRORS[0]):
             raise OSError("connection refused")
         serve(url, dest)
