@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from drnet_lite.data.render import trace
+from drnet_lite.data.raytrace import trace
 from drnet_lite.data.turntable import Turntable, TurntableConfig
 from drnet_lite.train import Optimizers, build_model, preset, sample_times, train_step
 

@@ -590,18 +590,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .data.mnist import MNISTNotFoundError, ensure_mnist
     from .viz import frame_grid, save_gif, save_png
 
-    try:
-        ensure_mnist(args.data)  # a fresh machine: fetch MNIST first
-    except MNISTNotFoundError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
     weights = Path(args.checkpoint) if args.checkpoint else SHIPPED_DRNET
     model = config = None
     if weights.is_file():
         model, config = load_drnet(weights)
+    if config is None or config.data.source == "moving-mnist":
+        try:
+            ensure_mnist(args.data)  # a fresh machine: fetch MNIST first
+        except MNISTNotFoundError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
     if config is None or config.data.source == "moving-mnist":
         for mode in ("grey", "per-digit"):
             data = MovingMNIST(MovingMNISTConfig(num_digits=2, channels=mode, split="test"), root=args.data)

@@ -88,7 +88,7 @@ def test_exercise_is_a_runnable_stub_with_a_hidden_solution(path):
 
 
 def test_the_stub_source_is_recognised(tmp_path):
-    nb = _read(NOTEBOOKS[0])
+    nb = _read(next(p for p in NOTEBOOKS if p.name.startswith("01_")))
     (stub,) = _tagged(nb, "exercise")
     module = tmp_path / "stub_module.py"
     module.write_text(stub.source)

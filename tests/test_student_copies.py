@@ -109,10 +109,14 @@ def test_student_copy_of_every_notebook_holds_no_solution(path):
 
 WITH_EXERCISES = [p for p in NOTEBOOKS
                   if any(make_student.EXERCISE_TAG in make_student.tags(c) for c in json.loads(p.read_text())["cells"])]
+#: Executing a copy repeats what test_notebooks.py's fresh-runtime test runs anyway (the cells before the
+#: first exercise are the lecturer's cells, unchanged), so two notebooks keep CI short: 01 (the first a
+#: student meets) and 06 (widgets and shipped weights).
+RUN_COPIES = [p for p in WITH_EXERCISES if p.name.startswith(("01_", "06_"))]
 
 
 @pytest.mark.skipif(not WITH_EXERCISES, reason="no notebook uses the exercise format (cells tagged 'exercise') yet")
-@pytest.mark.parametrize("path", WITH_EXERCISES, ids=[p.stem for p in WITH_EXERCISES])
+@pytest.mark.parametrize("path", RUN_COPIES, ids=[p.stem for p in RUN_COPIES])
 def test_student_copy_runs_up_to_its_first_exercise(path, tmp_path):
     source = json.loads(path.read_text())
     cells = source["cells"]

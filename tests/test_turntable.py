@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from drnet_lite.data.render import (CAMERA_DISTANCE, FIELD_OF_VIEW, PRIMITIVES, Shapes, light_direction, render,
+from drnet_lite.data.raytrace import (CAMERA_DISTANCE, FIELD_OF_VIEW, PRIMITIVES, Shapes, light_direction, render,
                                     shade, trace)
 from drnet_lite.data.turntable import CATEGORIES, ObjectBank, Turntable, TurntableConfig
 

@@ -4,7 +4,7 @@ small NORB photographs 50 toys (5 categories: animals, humans, airplanes,
 trucks, cars) on a turntable, under 18 azimuths, 9 elevations and 6
 lightings. A "video" there is the same toy seen while the table turns. This
 source builds the same thing from a seeded bank of 3D toys made of spheres,
-boxes, cylinders, cones and tori (:mod:`drnet_lite.data.render`), so every
+boxes, cylinders, cones and tori (:mod:`drnet_lite.data.raytrace`), so every
 frame's object, category, azimuth, elevation and lighting is known exactly.
 
 A clip is one object turning:
@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from .source import check_times, generator_for, register_source
-from .render import PRIMITIVES, RENDER_VERSION, Shapes, light_direction, rotation_x, shade, trace
+from .raytrace import PRIMITIVES, RENDER_VERSION, Shapes, light_direction, rotation_x, shade, trace
 
 CATEGORIES = ("car", "plane", "figure", "animal", "teapot")
 SLOTS = {"sphere": 2, "box": 3, "cylinder": 4, "cone": 1, "torus": 1}
