@@ -63,17 +63,16 @@ def test_widget_one_slider_per_dimension_starting_at_the_frames_pose(explorer):
 
 
 
-#: The cell proposed for notebook 06 (beside the swap sliders), run here as the notebook would run it.
-NOTEBOOK_06_CELL = '''
-pose_explorer = PoseExplorer(model, clips.frames[0, 0], clips.frames[8, 5], scale=3)
-effects = pose_explorer.effects()
-print("mean |pixel change| when one pose dimension sweeps -1..1:",
-      ", ".join(f"h_p[{k}] {e:.3f}" for k, e in enumerate(effects.tolist())))
-show(frame_grid(torch.cat([pose_explorer.sweep(k) for k in range(pose_explorer.pose_dim)]), ncols=5),
-     title="one row per pose dimension, set to -1, -0.5, 0, 0.5, 1 (the others stay at the frame's pose)")
-pose_box = pose_explorer.widget()
-display(pose_box)
-'''
+def _notebook_06_cell() -> str:
+    """The pose-slider cell of notebook 06, read from the notebook itself."""
+    import json
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "06_swap.ipynb").read_text())
+    found = [''.join(c["source"]) for c in notebook["cells"]
+             if c["cell_type"] == "code" and "PoseExplorer(" in ''.join(c["source"])]
+    assert len(found) == 1, f"notebook 06 should have one PoseExplorer cell, has {len(found)}"
+    return found[0]
 
 
 def test_the_notebook_06_cell_on_the_shipped_model(mnist_root):
@@ -91,7 +90,7 @@ def test_the_notebook_06_cell_on_the_shipped_model(mnist_root):
     shown = []
     namespace = dict(PoseExplorer=PoseExplorer, model=model, clips=clips, torch=torch, frame_grid=frame_grid,
                      show=lambda image, title=None: shown.append(image), display=shown.append)
-    exec(NOTEBOOK_06_CELL, namespace)
+    exec(_notebook_06_cell(), namespace)
     pose_explorer, box = namespace["pose_explorer"], namespace["pose_box"]
     assert shown[0].shape[0] > shown[0].shape[1]  # 10 rows of 5 sweeps
     assert len(box.sliders) == config.model.pose_dim == 10
