@@ -157,6 +157,16 @@ class Distributed:
         stacked /= self.world_size
         return dict(zip(keys, stacked.unbind()))
 
+    def any(self, flag: bool) -> bool:
+        """True on every rank if ``flag`` is true on any rank (a collective: call it on every rank).
+        The loop stops on it after Ctrl-C, so all processes save and stop after the same step."""
+        if not self.enabled:
+            return bool(flag)
+        device = torch.device("cuda", self.local_rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+        value = torch.tensor([1.0 if flag else 0.0], device=device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
+
     # -- checkpoints -------------------------------------------------------------------------------
     def rng_states(self, data_rng: torch.Generator, shared_rng: torch.Generator) -> dict[str, Any]:
         """What a checkpoint records of the generators (a collective: call it on every rank)."""

@@ -11,7 +11,10 @@ returns its detached losses; the loop does everything around it:
 * checkpoints every ``checkpoint_every`` steps and at the end (``save(step)``,
   which writes atomically through the run folder);
 * Ctrl-C: the step in progress finishes, the state is saved, then
-  :class:`~drnet_lite.runs.Interrupted` is raised.
+  :class:`~drnet_lite.runs.Interrupted` is raised. With several processes
+  ``agree`` (``Distributed.any``) makes them stop after the same step even when
+  the signal reaches them at different moments, so none waits in a collective
+  for one that has gone.
 
 Resuming is the caller's job (it restores the model, optimiser, generators and
 a :class:`LoopState` from the checkpoint); the loop then simply continues, so a
@@ -41,12 +44,15 @@ def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], 
                pictures: Callable[[int], None] | None = None, image_every: int | None = None,
                progress: bool = True, desc: str = "training",
                postfix: Callable[[dict[str, float]], dict[str, str]] | None = None,
-               on_log: Callable[[int, list[dict[str, float]]], None] | None = None) -> LoopState:
+               on_log: Callable[[int, list[dict[str, float]]], None] | None = None,
+               agree: Callable[[bool], bool] = bool) -> LoopState:
     """Run ``step_fn(step)`` (``step`` = steps done before it) until ``state.step == steps``.
 
     ``step_fn`` returns a dict of losses (0-d tensors or floats); they are
     checked, averaged over each logging period and logged. ``save`` and
     ``pictures`` read ``state`` (history, elapsed) when they are called.
+    ``agree(requested)`` turns this process's Ctrl-C flag into the decision of
+    all processes (any of them asked); one process keeps its own flag.
     """
     from tqdm.auto import tqdm
 
@@ -80,7 +86,7 @@ def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], 
             if step % checkpoint_every == 0 or step == steps:
                 save(step)
             bar.update(1)
-            if stop.requested:
+            if agree(stop.requested):
                 save(step)
                 raise interrupted(run, step)
     finally:

@@ -503,7 +503,8 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
                pictures=pictures, image_every=config.image_every, progress=progress and dist.is_main, desc="DRNet",
                postfix=lambda row: dict(rec=f"{row['rec']:.4f}", sim=f"{row['sim']:.4f}", adv=f"{row['adv']:.3f}",
                                         C_acc=f"{row['scene_acc']:.2f}"),
-               on_log=None if callback is None or not dist.is_main else (lambda at, rows: callback(at, rows, model)))
+               on_log=None if callback is None or not dist.is_main else (lambda at, rows: callback(at, rows, model)),
+               agree=dist.any)
     step, history = state.step, state.history
     # hand back the ordinary layout, so the model computes exactly like one rebuilt by load_drnet
     model = dist.release(model).to(memory_format=torch.contiguous_format).eval()

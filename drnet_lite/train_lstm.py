@@ -237,7 +237,8 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
     try:
         train_loop(run, state, config.steps, one_step, save, config.log_every, config.checkpoint_every,
                    progress=progress and dist.is_main, desc="pose LSTM", postfix=lambda row: dict(mse=f"{row['mse']:.5f}"),
-                   on_log=None if callback is None or not dist.is_main else (lambda at, rows: callback(at, rows, lstm)))
+                   on_log=None if callback is None or not dist.is_main else (lambda at, rows: callback(at, rows, lstm)),
+                   agree=dist.any)
     finally:
         drnet.to(memory_format=torch.contiguous_format)  # a DRNet passed in gets its usual layout back, even after a crash
     step, history = state.step, state.history

@@ -208,3 +208,51 @@ def test_pose_lstm_on_two_gloo_processes_matches_one_process(tmp_path):
     print(f"pose LSTM, largest weight difference after {config.steps} steps (2 processes vs 1): {worst:.2e}")
     assert worst < WEIGHT_TOLERANCE
     assert [row["mse"] for row in got["history"]] == pytest.approx(losses, abs=LOSS_TOLERANCE)
+
+
+def _interrupt_worker(rank: int, port: int, out: str, results) -> None:
+    """Rank 1 alone gets Ctrl-C during its third step (as when one process of a run is signalled)."""
+    import signal
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    import drnet_lite.train as train
+    from drnet_lite.runs import Interrupted
+
+    torch.set_num_threads(1)
+    real_step, calls = train.train_step, [0]
+
+    def step_then_signal(*args, **kwargs):
+        calls[0] += 1
+        if rank == 1 and calls[0] == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only marks the request; the step finishes
+        return real_step(*args, **kwargs)
+
+    train.train_step = step_then_signal
+    try:
+        train.fit(small_config(50), out if rank == 0 else None, data_root=os.environ.get("DRNET_DATA"), progress=False)
+        results[rank] = ("finished", calls[0])
+    except Interrupted as exc:
+        results[rank] = ("interrupted", calls[0], str(exc))
+    torch.distributed.destroy_process_group()
+
+
+def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_step(tmp_path):
+    """Without the agreed stop, rank 1 would save and leave while rank 0 waits in the next step's all-reduce."""
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "run"
+    with mp.Manager() as manager:
+        results = manager.dict()
+        context = mp.start_processes(_interrupt_worker, args=(free_port(), str(out), results), nprocs=2,
+                                     join=False, start_method="spawn")
+        deadline = 120 + __import__("time").time()
+        while not context.join(timeout=1):
+            if __import__("time").time() > deadline:
+                for process in context.processes:
+                    process.kill()
+                pytest.fail("the ranks did not stop together: one waits in a collective for the other")
+        got = dict(results)
+    assert got[0][:2] == ("interrupted", 3) and got[1][:2] == ("interrupted", 3), got
+    assert "step 3" in got[0][2], got[0][2]
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 3
