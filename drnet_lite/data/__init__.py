@@ -19,6 +19,7 @@ from .moving_mnist import (
 from .source import (
     ClipBatch,
     ClipSource,
+    ConfiguredSource,
     config_from_dict,
     for_split,
     make_source,
@@ -31,6 +32,6 @@ __all__ = [
     "MNIST", "MNISTChecksumError", "MNISTNotFoundError", "download_mnist", "load_mnist", "data_root",
     "CHANNEL_MODES", "Clips", "MovingMNIST", "MovingMNISTConfig", "MovingMNISTDataset",
     "MovingMNISTStream", "bounce", "load_standard_test_set", "render", "save_standard_test_set",
-    "ClipBatch", "ClipSource", "config_from_dict", "for_split", "make_source", "register_source",
+    "ClipBatch", "ClipSource", "ConfiguredSource", "config_from_dict", "for_split", "make_source", "register_source",
     "registered_sources", "source_names",
 ]

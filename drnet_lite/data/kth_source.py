@@ -35,7 +35,7 @@ import torch
 
 from .kth import (ACTIONS, SEQUENCE_FILE, KTHError, KTHNotFoundError, KTHSplit, Segment, SequenceEntry,
                   extract_archives, kth_dir, load_sequences, segments, video_dir)
-from .source import check_times, generator_for, register_source
+from .source import ConfiguredSource, check_times, generator_for, register_source
 from .video import VideoCache, VideoConfig, VideoDecodeError, _atomic_write, decode_video
 
 #: Frames per second (wall) of unzipping, decoding and squashing KTH-like 160x120 AVI files, measured by
@@ -283,7 +283,7 @@ class KTHClips:
         return self.frames.shape[0]
 
 
-class KTHSource:
+class KTHSource(ConfiguredSource):
     """Clips of KTH (the ``"kth"`` source); ``root`` holds ``KTH/`` (see :func:`drnet_lite.data.kth.download_kth`).
 
     Converts on first use (:func:`convert_kth`, all actions and persons, so
@@ -329,18 +329,6 @@ class KTHSource:
         self.table = torch.tensor(rows, dtype=torch.int64)  # offset, length, action, person, scenario, segment, start
         windows = self.table[:, 1] - config.seq_len + 1
         self._window_ends = windows.cumsum(0)
-
-    @property
-    def image_size(self) -> int:
-        return self.config.image_size
-
-    @property
-    def channels(self) -> int:
-        return 1
-
-    @property
-    def seq_len(self) -> int:
-        return self.config.seq_len
 
     @property
     def num_windows(self) -> int:

@@ -33,7 +33,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from ..atomic import atomic_write
 from .mnist import load_mnist
-from .source import register_source
+from .source import ConfiguredSource, register_source
 
 CHANNEL_MODES = ("grey", "per-digit")
 
@@ -217,7 +217,7 @@ def _resize_digits(images: np.ndarray, size: int) -> torch.Tensor:
     return digits
 
 
-class MovingMNIST:
+class MovingMNIST(ConfiguredSource):
     """Batched Moving MNIST generator over one MNIST split.
 
     >>> mm = MovingMNIST(MovingMNISTConfig(num_digits=2))     # doctest: +SKIP
@@ -245,19 +245,6 @@ class MovingMNIST:
         mnist = load_mnist(config.split, root=root, download=download)
         self.digits = _resize_digits(mnist.images, config.digit_size).to(self.device)
         self.labels = torch.from_numpy(np.array(mnist.labels)).to(self.device)
-
-    @property
-    def image_size(self) -> int:
-        return self.config.image_size
-
-    @property
-    def channels(self) -> int:
-        """Channels per frame (1 grey, ``num_digits`` per-digit)."""
-        return self.config.num_channels
-
-    @property
-    def seq_len(self) -> int:
-        return self.config.seq_len
 
     def __repr__(self) -> str:
         return f"MovingMNIST({self.config}, {len(self.digits)} digits, device={self.device})"

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from .mnist import data_root
-from .source import check_times, generator_for, register_source
+from .source import ConfiguredSource, check_times, generator_for, register_source
 from .turntable import bounce_index
 
 URL = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
@@ -283,7 +283,7 @@ class NORBClips:
         return self.frames.shape[0]
 
 
-class NORB:
+class NORB(ConfiguredSource):
     """small NORB as a clip source: a toy on the turntable walking its 18 azimuths."""
 
     name = "norb"
@@ -316,18 +316,6 @@ class NORB:
         self.groups = torch.nonzero(complete)  # (G, 4): category, instance position, elevation, lighting
         if len(self.groups) == 0:
             raise NORBFormatError(f"no toy has all 18 azimuths at one elevation and lighting in the {config.split} files")
-
-    @property
-    def image_size(self) -> int:
-        return self.config.image_size
-
-    @property
-    def channels(self) -> int:
-        return 1
-
-    @property
-    def seq_len(self) -> int:
-        return self.config.seq_len
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None, seed: int | None = None,
                times: torch.Tensor | None = None) -> NORBClips:

@@ -68,6 +68,29 @@ class ClipSource(Protocol):
                times: torch.Tensor | None = None) -> ClipBatch: ...
 
 
+class ConfiguredSource:
+    """What a source states about its clips, read from its config: ``image_size``, ``channels``
+    (``config.num_channels``) and ``seq_len``. Every built-in source inherits it, so only ``sample``
+    and what is special to the data are written per source."""
+
+    config: Any
+
+    @property
+    def image_size(self) -> int:
+        """Frame height and width in pixels."""
+        return self.config.image_size
+
+    @property
+    def channels(self) -> int:
+        """Channels per frame (1 grey; more for colour or per-digit channels)."""
+        return self.config.num_channels
+
+    @property
+    def seq_len(self) -> int:
+        """Frames per clip."""
+        return self.config.seq_len
+
+
 @dataclass(frozen=True)
 class SourceEntry:
     """A registered source: its name, its config class and ``factory(config, root=..., device=...)``."""

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from .source import check_times, generator_for, register_source
+from .source import ConfiguredSource, check_times, generator_for, register_source
 from .raytrace import PRIMITIVES, RENDER_VERSION, Shapes, light_direction, rotation_x, shade, trace
 
 CATEGORIES = ("car", "plane", "figure", "animal", "teapot")
@@ -321,7 +321,7 @@ def bounce_index(start: torch.Tensor, sign: torch.Tensor, times: torch.Tensor, e
     return (levels - 1) - (u - (levels - 1)).abs()
 
 
-class Turntable:
+class Turntable(ConfiguredSource):
     """Turntable clips (a registered source, name ``"turntable"``).
 
     >>> tt = Turntable(TurntableConfig(image_size=32, seq_len=4))   # doctest: +SKIP
@@ -359,19 +359,6 @@ class Turntable:
         fields = (RENDER_VERSION, cfg.instances, cfg.categories, cfg.bank_seed, cfg.image_size, cfg.azimuth_steps,
                   tuple(cfg.elevations))
         return hashlib.sha1(repr(fields).encode()).hexdigest()[:12]
-
-    # -- what a source states ------------------------------------------------------------------------------------------
-    @property
-    def image_size(self) -> int:
-        return self.config.image_size
-
-    @property
-    def channels(self) -> int:
-        return self.config.num_channels
-
-    @property
-    def seq_len(self) -> int:
-        return self.config.seq_len
 
     def __repr__(self) -> str:
         return f"Turntable({self.config}, {len(self.objects)} objects, device={self.device})"

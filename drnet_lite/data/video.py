@@ -43,7 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .source import check_times, generator_for, register_source
+from .source import ConfiguredSource, check_times, generator_for, register_source
 
 try:  # optional: only this module needs it
     import av
@@ -456,7 +456,7 @@ def split_scenes(lengths: Sequence[int], num_tiles: int, config: VideoConfig) ->
     return scenes
 
 
-class VideoSource:
+class VideoSource(ConfiguredSource):
     """Clips of real video (the ``"video"`` source).
 
     >>> source = VideoSource(VideoConfig(videos=("vtest.avi",), tiles=(3, 4)))   # doctest: +SKIP
@@ -488,18 +488,6 @@ class VideoSource:
         self.scenes = torch.tensor(long_enough, dtype=torch.int64)  # (S, 4): video, tile, lo, hi
         windows = self.scenes[:, 3] - self.scenes[:, 2] - config.seq_len + 1
         self._window_ends = windows.cumsum(0)
-
-    @property
-    def image_size(self) -> int:
-        return self.config.image_size
-
-    @property
-    def channels(self) -> int:
-        return self.config.num_channels
-
-    @property
-    def seq_len(self) -> int:
-        return self.config.seq_len
 
     @property
     def num_windows(self) -> int:
