@@ -8,12 +8,13 @@ the new one. Two writers of one file never share a temporary name.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 TMP_SUFFIX = ".tmp"
 
@@ -23,17 +24,23 @@ def _check_target(path: Path) -> None:
         raise IsADirectoryError(f"{path} is a folder; give a file name (for example {path / 'out.json'})")
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(handle)`` on a fresh temporary file, then rename it to ``path`` (folders are created)."""
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator[Path]:
+    """A fresh temporary path beside ``path`` for a writer that wants a file name (PyAV, for one).
+
+    When the ``with`` block ends without an error the file is given the usual
+    permissions and renamed over ``path``; on any error (Ctrl-C included) it is
+    removed. ``keep_suffix``: the temporary name also ends with ``path``'s suffix,
+    for writers that pick the format from it (``clip.avi.<random>.tmp.avi``).
+    """
     path = Path(path)
     _check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX + (path.suffix if keep_suffix else ""),
+                               dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield Path(tmp)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
@@ -42,7 +49,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> 
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(handle)`` on a fresh temporary file, flush it to disk, then rename it to ``path``
+    (folders are created)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return Path(path)
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:

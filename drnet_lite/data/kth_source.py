@@ -36,7 +36,8 @@ import torch
 from .kth import (ACTIONS, SEQUENCE_FILE, KTHError, KTHNotFoundError, KTHSplit, Segment, SequenceEntry,
                   extract_archives, kth_dir, load_sequences, segments, video_dir)
 from .source import ConfiguredSource, check_times, generator_for, register_source
-from .video import VideoCache, VideoConfig, VideoDecodeError, _atomic_write, decode_video
+from ..atomic import atomic_write
+from .video import VideoCache, VideoConfig, VideoDecodeError, decode_video
 
 #: Frames per second (wall) of unzipping, decoding and squashing KTH-like 160x120 AVI files, measured by
 #: ``benchmarks/bench_kth.py`` on PyAV-written files on a loaded, shared CPU machine (721 frames/s at 64,
@@ -239,7 +240,7 @@ def _read_failures(cache: VideoCache) -> dict[str, Any]:
 
 def _write_failures(cache: VideoCache, failures: dict[str, Any]) -> None:
     data = json.dumps(failures, indent=1, sort_keys=True).encode()
-    _atomic_write(cache.folder / FAILURES, lambda handle: handle.write(data))
+    atomic_write(cache.folder / FAILURES, lambda handle: handle.write(data))
 
 
 def _cached(cache: VideoCache, index: dict[str, Any], path: Path, vconfig: VideoConfig) -> bool:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..atomic import atomic_path, atomic_write
 from .source import ConfiguredSource, check_times, generator_for, register_source
 
 try:  # optional: only this module needs it
@@ -278,22 +278,6 @@ def default_cache_dir() -> Path:
     return (Path(base).expanduser() if base else Path.home() / ".cache" / "drnet_lite") / "video"
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(handle)`` on a unique temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 @dataclass
 class VideoSummary:
     """What a load did: files decoded, read from the cache, skipped (with the reason), and missing paths."""
@@ -355,12 +339,12 @@ class VideoCache:
         """Write the array, then its index entry (both atomically)."""
         key = self.key(path, config)
         name = f"{path.stem}-{key}.npy"
-        _atomic_write(self.folder / name, lambda handle: np.save(handle, array, allow_pickle=False))
+        atomic_write(self.folder / name, lambda handle: np.save(handle, array, allow_pickle=False))
         index = self.read_index()  # read again just before writing: another process may have added entries
         index[key] = {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "file": name,
                       "shape": list(array.shape), "settings": config.decode_settings(), **facts}
         data = json.dumps(index, indent=1, sort_keys=True).encode()
-        _atomic_write(self.index_path, lambda handle: handle.write(data))
+        atomic_write(self.index_path, lambda handle: handle.write(data))
 
 
 def load_videos(config: VideoConfig, cache_dir: str | os.PathLike | None = None, progress: bool = True,
@@ -576,12 +560,9 @@ def write_synthetic_video(path: str | os.PathLike, frames: int = 60, width: int 
     if width % 2 or height % 2:
         raise ValueError(f"width and height must be even for yuv420p video, got {width}x{height}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pixels = synthetic_frames(frames, width, height, shapes, seed)
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        with av.open(tmp, "w") as container:
+    with atomic_path(path, keep_suffix=True) as tmp:  # PyAV picks the container from the suffix
+        with av.open(str(tmp), "w") as container:
             stream = container.add_stream(codec, rate=fps)
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.bit_rate = 4_000_000
@@ -590,11 +571,6 @@ def write_synthetic_video(path: str | os.PathLike, frames: int = 60, width: int 
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 
