@@ -1,6 +1,6 @@
 import torch
 
-from drnet_lite.exercises_00 import check_relative_change, reference_relative_change
+from drnet_lite.exercises import check_relative_change, reference_relative_change
 
 
 def test_reference_on_known_pairs():

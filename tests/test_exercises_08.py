@@ -2,7 +2,8 @@
 import torch
 
 from drnet_lite.data.video import tile_and_resize
-from drnet_lite.exercises_08 import _column_major, _no_permute, check_tiles, reference_tiles
+from drnet_lite.exercises import check_tiles, reference_tiles
+from drnet_lite.exercises.nb08 import _column_major, _no_permute
 
 
 def good(frames, rows, cols):

@@ -1,7 +1,7 @@
 """Notebook 09's checker accepts a right answer and names the usual mistakes."""
 from __future__ import annotations
 
-from drnet_lite.exercises_09 import check_segments
+from drnet_lite.exercises import check_segments
 
 
 def right(ranges, length):

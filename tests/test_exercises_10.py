@@ -1,7 +1,7 @@
 import torch
 
-from drnet_lite.exercises_10 import (check_azimuth_features, check_swap_target, reference_azimuth_features,
-                                     reference_swap_target)
+from drnet_lite.exercises import (check_azimuth_features, check_swap_target, reference_azimuth_features,
+                                  reference_swap_target)
 
 
 def test_azimuth_features_accepts_the_reference(capsys):

@@ -1,4 +1,4 @@
-"""Automatic check for the exercise of notebook 00 (start here): how much a code changes.
+"""Notebook 00 (start here), exercise "which code changes?": :func:`check_relative_change`.
 
 ``check_relative_change(relative_change)`` calls the student's
 ``relative_change(codes)`` on pairs of code vectors (2, D) whose answer is known,
@@ -15,15 +15,14 @@ from typing import Any, Callable
 
 import torch
 
+from ._common import _correct, _wrong
+
+__all__ = ["check_relative_change", "reference_relative_change"]
+
 
 def reference_relative_change(codes: torch.Tensor) -> float:
     """``||codes[0] - codes[1]|| / ||codes[0]||`` for codes (2, D)."""
     return float((codes[0] - codes[1]).norm() / codes[0].norm())
-
-
-def _say(correct: bool, message: str) -> bool:
-    print(("Correct! " if correct else "Not yet. ") + message)
-    return correct
 
 
 def _cases() -> list[torch.Tensor]:
@@ -39,26 +38,26 @@ def _cases() -> list[torch.Tensor]:
 def check_relative_change(student_fn: Callable[[torch.Tensor], Any]) -> bool:
     """Compare ``student_fn(codes)`` with :func:`reference_relative_change`; print what is wrong."""
     if not callable(student_fn):
-        return _say(False, "check_relative_change needs your function relative_change itself, "
-                           f"got {type(student_fn).__name__}.")
+        return _wrong("check_relative_change needs your function relative_change itself, "
+                      f"got {type(student_fn).__name__}.")
     for codes in _cases():
         expected = reference_relative_change(codes)
         shown = f"relative_change(torch.tensor({codes.tolist()}))"
         try:
             got = student_fn(codes.clone())
         except NotImplementedError:
-            return _say(False, "relative_change still raises NotImplementedError: replace the `raise` with your code.")
+            return _wrong("relative_change still raises NotImplementedError: replace the `raise` with your code.")
         except Exception as exc:  # a student's error, reported rather than raised
-            return _say(False, f"{shown} raised {type(exc).__name__}: {exc}")
+            return _wrong(f"{shown} raised {type(exc).__name__}: {exc}")
         if isinstance(got, torch.Tensor):
             if got.numel() != 1:
-                return _say(False, f"{shown} returned a tensor of shape {tuple(got.shape)}: take the norm "
-                                   "(torch.linalg.norm or .norm()) to get one number.")
+                return _wrong(f"{shown} returned a tensor of shape {tuple(got.shape)}: take the norm "
+                              "(torch.linalg.norm or .norm()) to get one number.")
             got = got.item()
         try:
             got = float(got)
         except (TypeError, ValueError):
-            return _say(False, f"{shown} returned {type(got).__name__}; return one number.")
+            return _wrong(f"{shown} returned {type(got).__name__}; return one number.")
         if math.isclose(got, expected, rel_tol=1e-5, abs_tol=1e-6):
             continue
         hint = ""
@@ -69,5 +68,5 @@ def check_relative_change(student_fn: Callable[[torch.Tensor], Any]) -> bool:
             hint = " That is the squared distance; take its square root (the norm)."
         elif math.isclose(got, float((codes[0] - codes[1]).abs().mean() / codes[0].abs().mean()), rel_tol=1e-5):
             hint = " That is a mean absolute difference; use the Euclidean norm."
-        return _say(False, f"{shown} gave {got:.4f}, expected {expected:.4f}.{hint}")
-    return _say(True, "relative_change = ||h(a) - h(b)|| / ||h(a)||.")
+        return _wrong(f"{shown} gave {got:.4f}, expected {expected:.4f}.{hint}")
+    return _correct("relative_change = ||h(a) - h(b)|| / ||h(a)||.")

@@ -1,4 +1,4 @@
-"""Automatic checkers for notebook 10 (objects that turn).
+"""Notebook 10 (objects that turn), exercise 7 (a) and (b): two checkers.
 
 * :func:`check_azimuth_features`: the azimuth is an angle, so a probe should
   regress ``(cos a, sin a)``, not degrees (359 and 1 degrees are neighbours).
@@ -17,19 +17,10 @@ from typing import Any, Callable
 
 import torch
 
-from .data.turntable import Turntable, TurntableClips, TurntableConfig
+from ..data.turntable import Turntable, TurntableClips, TurntableConfig
+from ._common import _correct, _wrong
 
 __all__ = ["check_azimuth_features", "check_swap_target", "reference_azimuth_features", "reference_swap_target"]
-
-
-def _correct(message: str) -> bool:
-    print(f"Correct! {message}")
-    return True
-
-
-def _wrong(message: str) -> bool:
-    print(f"Not yet. {message}")
-    return False
 
 
 def _raised(name: str) -> bool:

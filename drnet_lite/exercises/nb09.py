@@ -1,4 +1,4 @@
-"""Notebook 09 (KTH): the checker of its exercise, reading the sequence file's ranges right.
+"""Notebook 09 (KTH), exercise "read the sequence file right": :func:`check_segments`.
 
 ``check_segments(fn)``: ``fn(ranges, decoded_length)`` must turn the ranges of
 one line of ``00sequences.txt`` (1-based, inclusive, as written) into 0-based
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .data.kth import SequenceEntry, VideoKey, segments
-from .exercises import _StudentError, _call, _check_callable, _correct, _wrong
+from ..data.kth import SequenceEntry, VideoKey, segments
+from ._common import _StudentError, _call, _check_callable, _correct, _wrong
 
 __all__ = ["check_segments", "reference_segments"]
 

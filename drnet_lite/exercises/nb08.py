@@ -1,4 +1,4 @@
-"""Automatic check for the exercise of notebook 08 (real video): cutting frames into tiles.
+"""Notebook 08 (real video), exercise "cut frames into scenes": :func:`check_tiles`.
 
 ``check_tiles(my_tiles)`` calls the student's ``my_tiles(frames, rows, cols)`` on
 small frames whose every pixel holds a distinct number, so any mix-up of rows,
@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
+
+from ._common import _correct, _wrong
+
+__all__ = ["check_tiles", "reference_tiles"]
 
 
 def reference_tiles(frames: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
@@ -36,15 +40,10 @@ def _no_permute(frames: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     return frames[:, :, :th * rows, :tw * cols].reshape(n, rows * cols, c, th, tw)
 
 
-def _say(correct: bool, message: str) -> bool:
-    print(("Correct! " if correct else "Not yet. ") + message)
-    return correct
-
-
 def check_tiles(student_fn: Callable[[torch.Tensor, int, int], Any]) -> bool:
     """Compare ``student_fn(frames, rows, cols)`` with :func:`reference_tiles` on several cases; print what is wrong."""
     if not callable(student_fn):
-        return _say(False, f"check_tiles needs your function my_tiles itself, got {type(student_fn).__name__}.")
+        return _wrong(f"check_tiles needs your function my_tiles itself, got {type(student_fn).__name__}.")
     name = getattr(student_fn, "__name__", "your function")
     cases = [(2, 1, 6, 9, 2, 3), (1, 3, 8, 8, 2, 2), (3, 1, 7, 10, 3, 2), (1, 2, 5, 4, 1, 1)]
     for n, c, h, w, rows, cols in cases:
@@ -58,24 +57,24 @@ def check_tiles(student_fn: Callable[[torch.Tensor, int, int], Any]) -> bool:
         try:
             got = student_fn(frames.clone(), rows, cols)
         except NotImplementedError:
-            return _say(False, f"{name} still raises NotImplementedError: replace the `raise` with your own code, "
-                               "run that cell, then run this check again.")
+            return _wrong(f"{name} still raises NotImplementedError: replace the `raise` with your own code, "
+                          "run that cell, then run this check again.")
         except Exception as exc:  # the student's code: any error becomes a report
-            return _say(False, f"{shown} raised {type(exc).__name__}: {exc}.{hint}")
+            return _wrong(f"{shown} raised {type(exc).__name__}: {exc}.{hint}")
         if not isinstance(got, torch.Tensor):
-            return _say(False, f"{shown} returned a {type(got).__name__}; return a tensor.")
+            return _wrong(f"{shown} returned a {type(got).__name__}; return a tensor.")
         if tuple(got.shape) != tuple(expected.shape):
-            return _say(False, f"{shown} has shape {tuple(got.shape)}; expected {tuple(expected.shape)} = "
-                               f"(N, rows * cols, C, H // rows, W // cols).{hint}")
+            return _wrong(f"{shown} has shape {tuple(got.shape)}; expected {tuple(expected.shape)} = "
+                          f"(N, rows * cols, C, H // rows, W // cols).{hint}")
         got = got.float()
         if torch.equal(got, expected):
             continue
         if rows > 1 and cols > 1 and torch.equal(got, _column_major(frames, rows, cols)):
-            return _say(False, f"{shown}: the tiles are right but in column-major order; tile r * cols + c must be "
-                               "row r, column c (go along a row first).")
+            return _wrong(f"{shown}: the tiles are right but in column-major order; tile r * cols + c must be "
+                          "row r, column c (go along a row first).")
         if torch.equal(got, _no_permute(frames, rows, cols)):
-            return _say(False, f"{shown}: a plain reshape mixes pixels of different tiles; reshape to "
-                               "(N, C, rows, H // rows, cols, W // cols) and permute the tile axes before the channel.")
+            return _wrong(f"{shown}: a plain reshape mixes pixels of different tiles; reshape to "
+                          "(N, C, rows, H // rows, cols, W // cols) and permute the tile axes before the channel.")
         bad = int((got != expected).flatten(2).any(2).nonzero()[0, 1]) if (got != expected).any() else 0
-        return _say(False, f"{shown}: tile {bad} differs from block (row {bad // cols}, column {bad % cols}) of the frame.")
-    return _say(True, "your tiles match block (r, c) of every frame, in row-major order, remainders dropped.")
+        return _wrong(f"{shown}: tile {bad} differs from block (row {bad // cols}, column {bad % cols}) of the frame.")
+    return _correct("your tiles match block (r, c) of every frame, in row-major order, remainders dropped.")
