@@ -13,6 +13,7 @@ import resource
 import time
 from pathlib import Path
 
+from drnet_lite.atomic import write_json
 from drnet_lite.experiments.turntable import evaluate_turntable, format_table
 from drnet_lite.train import fit, preset
 
@@ -48,16 +49,15 @@ def main() -> None:
         metrics["timing_eval_s"] = round(time.perf_counter() - start, 1)
         metrics["timing"] = {"train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
                              "threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0)}
-        (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        write_json(metrics, run / "metrics.json")  # atomic: a Ctrl-C never leaves half a file
         print(f"== {name}: pose_dim {pose_dim}, adversarial_weight {beta}, {config.steps} steps, "
               f"{train_wall:.0f} s wall, {train_cpu:.0f} CPU s", flush=True)
         print(format_table(metrics), flush=True)
     runs = {name: json.loads((out / name / "metrics.json").read_text()) for name in VARIANTS
             if (out / name / "metrics.json").exists()}
-    (out / "ablation.json").write_text(json.dumps({"command": "python tools/turntable_ablation.py " +
-                                                   " ".join(f"--{k} {v}" for k, v in vars(args).items()
-                                                            if v is not None and k != "only"),
-                                                   "runs": runs}, indent=2))
+    command = "python tools/turntable_ablation.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items()
+                                                              if v is not None and k != "only")
+    write_json({"command": command, "runs": runs}, out / "ablation.json")
 
 
 if __name__ == "__main__":

@@ -47,12 +47,14 @@ def turntable_lite() -> TrainConfig:
     elevations; each clip turns 20 degrees a frame. (A small grid, so that
     tracing every viewpoint once takes minutes on a loaded 2-core CPU.) Width 16, batch 32, content 64, pose 10, normalised content,
     alpha 0.01 and beta 0.1 (the balance that worked for mnist-lite), content
-    and pose frames up to 8 frames (160 degrees) apart.
+    and pose frames up to 8 frames (160 degrees) apart. 3,000 steps: about
+    130 CPU seconds on one core (assets/README.md); after 500 the swaps were still
+    below the content frame as a guess, after 3,000 they beat it on seen toys.
     """
     data = TurntableConfig(image_size=32, channels="grey", seq_len=18, instances=6, azimuth_steps=18, speed=(1, 1),
                            elevations=(10.0, 35.0))
     model = DRNetConfig(image_size=32, channels=1, content_dim=64, pose_dim=10, width=16, normalize_content=True)
-    return TrainConfig(model=model, data=data, steps=500, batch_size=32, lr=2e-3, beta1=0.5,
+    return TrainConfig(model=model, data=data, steps=3000, batch_size=32, lr=2e-3, beta1=0.5,
                        similarity_weight=0.01, adversarial_weight=0.1, max_step=8,
                        log_every=25, image_every=250, checkpoint_every=250)
 
