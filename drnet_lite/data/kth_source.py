@@ -35,7 +35,7 @@ import torch
 
 from .kth import (ACTIONS, SEQUENCE_FILE, KTHError, KTHNotFoundError, KTHSplit, Segment, SequenceEntry,
                   extract_archives, kth_dir, load_sequences, segments, video_dir)
-from .source import ConfiguredSource, check_times, generator_for, register_source
+from .source import ConfiguredSource, WindowIndex, check_times, generator_for, register_source
 from ..atomic import atomic_write
 from .video import VideoCache, VideoConfig, VideoDecodeError, decode_video
 
@@ -328,12 +328,11 @@ class KTHSource(ConfiguredSource):
                            "actions and seq_len, or the download")
         self.frames = torch.from_numpy(np.concatenate(chunks)).to(self.device)  # (N, 1, S, S) uint8
         self.table = torch.tensor(rows, dtype=torch.int64)  # offset, length, action, person, scenario, segment, start
-        windows = self.table[:, 1] - config.seq_len + 1
-        self._window_ends = windows.cumsum(0)
+        self._windows = WindowIndex(self.table[:, 1], config.seq_len)
 
     @property
     def num_windows(self) -> int:
-        return int(self._window_ends[-1])
+        return len(self._windows)
 
     def __repr__(self) -> str:
         return (f"KTHSource({self.config.split}: {len(self.table)} segments of {len(set(self.table[:, 3].tolist()))} "
@@ -357,10 +356,8 @@ class KTHSource(ConfiguredSource):
             raise ValueError(f"batch_size must be >= 0, got {batch_size}")
         generator = generator_for(generator, seed)
         times = check_times(times, batch_size, self.seq_len)
-        window = torch.randint(self.num_windows, (batch_size,), generator=generator)
-        segment = torch.searchsorted(self._window_ends, window, right=True)
-        before = torch.where(segment > 0, self._window_ends[(segment - 1).clamp(min=0)], torch.zeros_like(segment))
-        return self.gather(segment, window - before, times)
+        segment, start = self._windows.draw(batch_size, generator)
+        return self.gather(segment, start, times)
 
     def protocol_windows(self, observed: int = 10, predicted: int = 20, strides: dict[str, int] | None = None,
                          stride: int = PROTOCOL_STRIDE) -> tuple[torch.Tensor, torch.Tensor]:

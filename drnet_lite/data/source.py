@@ -91,6 +91,28 @@ class ConfiguredSource:
         return self.config.seq_len
 
 
+class WindowIndex:
+    """Every clip of ``seq_len`` frames inside spans of frames (video scenes, KTH segments), as one flat index.
+
+    Span ``i`` of ``lengths[i]`` frames holds ``lengths[i] - seq_len + 1`` clips (one per first frame);
+    :meth:`draw` picks clips uniformly over all of them, so a long span is drawn more often than a
+    short one, in proportion to its clips.
+    """
+
+    def __init__(self, lengths: torch.Tensor, seq_len: int) -> None:
+        self.ends = (lengths - seq_len + 1).cumsum(0)  # (S,) clips in spans 0..i
+
+    def __len__(self) -> int:
+        return int(self.ends[-1])
+
+    def draw(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(span, start)``, each (B,): the span of every clip and its first frame within that span."""
+        window = torch.randint(len(self), (batch_size,), generator=generator)
+        span = torch.searchsorted(self.ends, window, right=True)
+        before = torch.where(span > 0, self.ends[(span - 1).clamp(min=0)], torch.zeros_like(span))
+        return span, window - before
+
+
 @dataclass(frozen=True)
 class SourceEntry:
     """A registered source: its name, its config class and ``factory(config, root=..., device=...)``."""

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from ..atomic import atomic_path, atomic_write
-from .source import ConfiguredSource, check_times, generator_for, register_source
+from .source import ConfiguredSource, WindowIndex, check_times, generator_for, register_source
 
 try:  # optional: only this module needs it
     import av
@@ -470,13 +470,12 @@ class VideoSource(ConfiguredSource):
                 f"no {config.split} scene has {config.seq_len} frames (the {config.split} scenes have {spans} frames; "
                 "use a shorter seq_len, a smaller frame_step or test_fraction, or longer videos)")
         self.scenes = torch.tensor(long_enough, dtype=torch.int64)  # (S, 4): video, tile, lo, hi
-        windows = self.scenes[:, 3] - self.scenes[:, 2] - config.seq_len + 1
-        self._window_ends = windows.cumsum(0)
+        self._windows = WindowIndex(self.scenes[:, 3] - self.scenes[:, 2], config.seq_len)
 
     @property
     def num_windows(self) -> int:
         """How many distinct clips (scene, first frame) this split holds."""
-        return int(self._window_ends[-1])
+        return len(self._windows)
 
     def __repr__(self) -> str:
         return (f"VideoSource({len(self.paths)} video(s), {len(self.scenes)} {self.config.split} scenes, "
@@ -500,10 +499,8 @@ class VideoSource(ConfiguredSource):
             raise ValueError(f"batch_size must be >= 0, got {batch_size}")
         generator = generator_for(generator, seed)
         times = check_times(times, batch_size, self.seq_len)
-        window = torch.randint(self.num_windows, (batch_size,), generator=generator)
-        scene = torch.searchsorted(self._window_ends, window, right=True)
-        before = torch.where(scene > 0, self._window_ends[(scene - 1).clamp(min=0)], torch.zeros_like(scene))
-        return self.gather(scene, window - before, times)
+        scene, start = self._windows.draw(batch_size, generator)
+        return self.gather(scene, start, times)
 
 
 def _make_video_source(config: VideoConfig, root: str | os.PathLike | None = None,
