@@ -91,7 +91,7 @@ def test_the_notebook_06_cell_on_the_shipped_model(mnist_root):
     namespace = dict(PoseExplorer=PoseExplorer, model=model, clips=clips, torch=torch, frame_grid=frame_grid,
                      show=lambda image, title=None: shown.append(image), display=shown.append)
     exec(_notebook_06_cell(), namespace)
-    pose_explorer, box = namespace["pose_explorer"], namespace["pose_box"]
+    box = namespace["pose_box"]
     assert shown[0].shape[0] > shown[0].shape[1]  # 10 rows of 5 sweeps
     assert len(box.sliders) == config.model.pose_dim == 10
     assert (namespace["effects"] > 0).all()  # measured on the shipped model: every dimension changes the frame
