@@ -35,7 +35,7 @@ import torch
 
 from .kth import (ACTIONS, SEQUENCE_FILE, KTHError, KTHNotFoundError, KTHSplit, Segment, SequenceEntry,
                   extract_archives, kth_dir, load_sequences, segments, video_dir)
-from .source import ConfiguredSource, WindowIndex, check_times, generator_for, register_source
+from .source import ConfiguredSource, WindowIndex, register_source, sample_inputs
 from ..atomic import atomic_write
 from .video import VideoCache, VideoConfig, VideoDecodeError, decode_video
 
@@ -352,10 +352,7 @@ class KTHSource(ConfiguredSource):
     def sample(self, batch_size: int, generator: torch.Generator | None = None, seed: int | None = None,
                times: torch.Tensor | None = None) -> KTHClips:
         """``batch_size`` clips, every (segment, first frame) of the split equally likely."""
-        if batch_size < 0:
-            raise ValueError(f"batch_size must be >= 0, got {batch_size}")
-        generator = generator_for(generator, seed)
-        times = check_times(times, batch_size, self.seq_len)
+        generator, times = sample_inputs(batch_size, generator, seed, times, self.seq_len)
         segment, start = self._windows.draw(batch_size, generator)
         return self.gather(segment, start, times)
 

@@ -33,7 +33,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from ..atomic import atomic_write
 from .mnist import load_mnist
-from .source import ConfiguredSource, register_source
+from .source import ConfiguredSource, generator_for, register_source
 
 CHANNEL_MODES = ("grey", "per-digit")
 
@@ -283,9 +283,7 @@ class MovingMNIST(ConfiguredSource):
         """
         if batch_size < 0:
             raise ValueError(f"batch_size must be >= 0, got {batch_size}")
-        if generator is None and seed is not None:
-            generator = torch.Generator()
-            generator.manual_seed(int(seed))
+        generator = generator_for(generator, seed)
         digit_index, start, velocity = self.draw(batch_size, generator)
         if times is None:
             times = torch.arange(self.config.seq_len).expand(batch_size, -1)

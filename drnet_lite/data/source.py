@@ -225,6 +225,15 @@ def generator_for(generator: torch.Generator | None, seed: int | None) -> torch.
     return generator
 
 
+def sample_inputs(batch_size: int, generator: torch.Generator | None, seed: int | None, times: torch.Tensor | None,
+                  seq_len: int) -> tuple[torch.Generator | None, torch.Tensor]:
+    """What every ``sample`` checks first: ``batch_size >= 0``, then the generator
+    (:func:`generator_for`) and the times (:func:`check_times`) it draws with."""
+    if batch_size < 0:
+        raise ValueError(f"batch_size must be >= 0, got {batch_size}")
+    return generator_for(generator, seed), check_times(times, batch_size, seq_len)
+
+
 def check_times(times: torch.Tensor | None, batch_size: int, seq_len: int) -> torch.Tensor:
     """``times`` as int64 (B, T') in ``[0, seq_len)``, or every frame when None; a clear error otherwise."""
     if times is None:

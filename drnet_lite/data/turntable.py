@@ -37,7 +37,7 @@ from pathlib import Path
 
 import torch
 
-from .source import ConfiguredSource, check_times, generator_for, register_source
+from .source import ConfiguredSource, register_source, sample_inputs
 from .raytrace import PRIMITIVES, RENDER_VERSION, Shapes, light_direction, rotation_x, shade, trace
 
 CATEGORIES = ("car", "plane", "figure", "animal", "teapot")
@@ -383,10 +383,8 @@ class Turntable(ConfiguredSource):
     def sample(self, batch_size: int, generator: torch.Generator | None = None, seed: int | None = None,
                times: torch.Tensor | None = None) -> TurntableClips:
         """Draw ``batch_size`` clips (all ``seq_len`` frames, or the (B, T') ``times`` given)."""
-        if batch_size < 0:
-            raise ValueError(f"batch_size must be >= 0, got {batch_size}")
-        times = check_times(times, batch_size, self.config.seq_len)
-        params = self.draw(batch_size, generator_for(generator, seed))
+        generator, times = sample_inputs(batch_size, generator, seed, times, self.config.seq_len)
+        params = self.draw(batch_size, generator)
         return self.clips(params, times.cpu())
 
     def clips(self, params: dict[str, torch.Tensor], times: torch.Tensor) -> TurntableClips:

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from ..atomic import atomic_path, atomic_write
-from .source import ConfiguredSource, WindowIndex, check_times, generator_for, register_source
+from .source import ConfiguredSource, WindowIndex, register_source, sample_inputs
 
 try:  # optional: only this module needs it
     import av
@@ -495,10 +495,7 @@ class VideoSource(ConfiguredSource):
     def sample(self, batch_size: int, generator: torch.Generator | None = None, seed: int | None = None,
                times: torch.Tensor | None = None) -> VideoClips:
         """``batch_size`` clips, each window (scene, first frame) of the split equally likely."""
-        if batch_size < 0:
-            raise ValueError(f"batch_size must be >= 0, got {batch_size}")
-        generator = generator_for(generator, seed)
-        times = check_times(times, batch_size, self.seq_len)
+        generator, times = sample_inputs(batch_size, generator, seed, times, self.seq_len)
         scene, start = self._windows.draw(batch_size, generator)
         return self.gather(scene, start, times)
 
