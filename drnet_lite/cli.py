@@ -194,6 +194,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--similarity-weight", "--alpha", dest="similarity_weight", type=nonnegative_float, help="alpha")
     p.add_argument("--adversarial-weight", "--beta", dest="adversarial_weight", type=nonnegative_float,
                    help="beta; 0 switches the adversary off (ablation)")
+    p.add_argument("--motion-weight", type=nonnegative_float,
+                   help="lambda: weight pixels that moved between content and pose frame by 1 + lambda |x_p - x_c| in L_rec (default 0)")
     p.add_argument("--pose-dim", type=positive_int)
     p.add_argument("--content-dim", type=positive_int)
     p.add_argument("--width", type=positive_int, help="channels of the first stage (64 in the paper)")
@@ -217,7 +219,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 def _train_config(args: argparse.Namespace):
     from .train import preset
 
-    keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "pose_dim", "content_dim",
+    keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "pose_dim", "content_dim",
             "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
             "checkpoint_every", "videos", "tiles", "frame_step", "seq_len"]
     return preset(args.preset, **{k: getattr(args, k) for k in keys})

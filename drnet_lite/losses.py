@@ -5,6 +5,7 @@ x_p2 two pose frames, all from the same clip; h_c = E_c(x), h_p = E_p(x);
 C is the scene discriminator, sigma the logistic function.
 
     L_rec = || D(h_c1, h_p1) - x_p1 ||^2                      (mean over pixels)
+          (with motion weight lambda > 0: sum w (D - x_p1)^2 / sum w,  w = 1 + lambda |x_p1 - x_c1|)
     L_sim = || h_c1 - stopgrad(h_c2) ||^2                     (mean over dims)
     L_C   = 1/2 [ BCE(sigma(C(h_p1, h_p2)), 1) + BCE(sigma(C(h_p1, h_p2')), 0) ]
     L_adv = BCE(sigma(C(h_p1, h_p2)), 1/2)
@@ -34,6 +35,30 @@ def reconstruction_loss(reconstruction: torch.Tensor, target: torch.Tensor) -> t
     if reconstruction.shape != target.shape:
         raise ValueError(f"reconstruction {tuple(reconstruction.shape)} and target {tuple(target.shape)} differ in shape")
     return F.mse_loss(reconstruction, target)
+
+
+def motion_weights(pose_frame: torch.Tensor, content_frame: torch.Tensor, strength: float) -> torch.Tensor:
+    """``w = 1 + lambda * |x_p1 - x_c1|`` per pixel (mean over colour channels): large where the pose
+    frame differs from the content frame, i.e. where something moved between the two.
+
+    On real video most pixels stand still, and the skips can copy them from the content frame; the
+    few that move are all the pose vector has to explain. Weighting them up makes the decoder pay
+    for drawing the content frame's people where the pose frame has none.
+    """
+    if pose_frame.shape != content_frame.shape:
+        raise ValueError(f"pose frame {tuple(pose_frame.shape)} and content frame {tuple(content_frame.shape)} differ in shape")
+    if strength < 0:
+        raise ValueError(f"the motion weight must be >= 0, got {strength}")
+    return 1.0 + strength * (pose_frame - content_frame).abs().mean(dim=1, keepdim=True)
+
+
+def weighted_reconstruction_loss(reconstruction: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``L_rec = sum(w (D(h_c1, h_p1) - x_p1)^2) / sum(w)``: the pixel MSE with per-pixel weights
+    (``weights`` broadcasts over channels); all weights equal gives :func:`reconstruction_loss`."""
+    if reconstruction.shape != target.shape:
+        raise ValueError(f"reconstruction {tuple(reconstruction.shape)} and target {tuple(target.shape)} differ in shape")
+    weights = weights.expand_as(target)
+    return (weights * (reconstruction - target).square()).sum() / weights.sum()
 
 
 def similarity_loss(content: torch.Tensor, content_target: torch.Tensor) -> torch.Tensor:

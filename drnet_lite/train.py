@@ -32,7 +32,8 @@ from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
 from .distributed import current as distributed_context
 from .precision import Precision, plain_update
-from .losses import adversarial_loss, reconstruction_loss, scene_discriminator_loss, shuffled_partner, similarity_loss
+from .losses import (adversarial_loss, motion_weights, reconstruction_loss, scene_discriminator_loss, shuffled_partner,
+                     similarity_loss, weighted_reconstruction_loss)
 from .models import DRNet, DRNetConfig
 from .loop import LoopState, train_loop
 from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
@@ -60,6 +61,7 @@ class TrainConfig:
     similarity_weight: float = 1.0
     adversarial_weight: float = 1e-4
     max_step: int = 20
+    motion_weight: float = 0.0  # lambda of the motion-weighted L_rec (losses.motion_weights); 0: the paper's plain MSE
     seed: int = 0
     log_every: int = 50
     image_every: int = 500
@@ -83,7 +85,7 @@ class TrainConfig:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if not 0.0 <= self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay is the share of the steps over which lr falls to 0, in [0, 1]; got {self.lr_decay}")
-        for name in ("lr", "similarity_weight", "adversarial_weight"):
+        for name in ("lr", "similarity_weight", "adversarial_weight", "motion_weight"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -307,7 +309,11 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
     # 2. Encoders and decoder, against the updated discriminator.
     with autocast:
         reconstruction = model.decode(h_c1, h_p1, skips)
-        loss_rec = reconstruction_loss(reconstruction.float(), x_p1.float())
+        if config.motion_weight > 0:
+            weights = motion_weights(x_p1.float(), x_c1.float(), config.motion_weight)
+            loss_rec = weighted_reconstruction_loss(reconstruction.float(), x_p1.float(), weights)
+        else:
+            loss_rec = reconstruction_loss(reconstruction.float(), x_p1.float())
         loss_sim = similarity_loss(h_c1.float(), h_c2.float())
         if config.adversarial_weight > 0:
             loss_adv = adversarial_loss(model.scene_discriminator(h_p1, h_p2).float())

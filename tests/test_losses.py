@@ -5,10 +5,12 @@ import torch
 
 from drnet_lite.losses import (
     adversarial_loss,
+    motion_weights,
     reconstruction_loss,
     scene_discriminator_loss,
     shuffled_partner,
     similarity_loss,
+    weighted_reconstruction_loss,
 )
 
 
@@ -74,3 +76,31 @@ def test_shuffled_partner_never_pairs_a_clip_with_itself():
         shuffled_partner(pose, 0)
     with pytest.raises(ValueError, match="at least 2"):
         shuffled_partner(pose[:1], 1)
+
+
+def test_motion_weights_are_one_where_nothing_moved_and_grow_with_the_change():
+    content = torch.zeros(2, 3, 4, 4)
+    pose = content.clone()
+    pose[0, :, 1, 2] = 1.0  # one pixel lit in all three channels of clip 0
+    pose[1, 0, 3, 3] = 0.6  # one pixel changed in one channel of clip 1: mean over channels 0.2
+    weights = motion_weights(pose, content, strength=4.0)
+    assert weights.shape == (2, 1, 4, 4)
+    expected = torch.ones(2, 1, 4, 4)
+    expected[0, 0, 1, 2] = 5.0
+    expected[1, 0, 3, 3] = 1.0 + 4.0 * 0.2
+    assert torch.allclose(weights, expected)
+    assert torch.equal(motion_weights(pose, content, 0.0), torch.ones(2, 1, 4, 4))
+    with pytest.raises(ValueError, match="motion weight must be >= 0"):
+        motion_weights(pose, content, -1.0)
+
+
+def test_weighted_reconstruction_loss_is_the_weighted_mean_and_plain_mse_with_equal_weights():
+    g = torch.Generator().manual_seed(0)
+    recon, target = torch.rand(3, 2, 5, 5, generator=g), torch.rand(3, 2, 5, 5, generator=g)
+    assert torch.allclose(weighted_reconstruction_loss(recon, target, torch.full((3, 1, 5, 5), 7.0)),
+                          reconstruction_loss(recon, target))
+    weights = torch.ones(3, 1, 5, 5)
+    weights[0, 0, 0, 0] = 11.0  # one pixel counts 11 times
+    err = (recon - target).square()
+    by_hand = (err.sum() + 10.0 * err[0, :, 0, 0].sum()) / (weights.sum() * 2)
+    assert torch.allclose(weighted_reconstruction_loss(recon, target, weights), by_hand)

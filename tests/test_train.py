@@ -91,6 +91,31 @@ def test_adversary_off_gives_zero_adversarial_term():
     assert losses["adv"].item() == 0.0
 
 
+def test_motion_weight_weights_the_reconstruction_term_towards_moved_pixels():
+    cfg, weighted = tiny(), tiny(motion_weight=5.0)
+    frames = torch.rand(8, 4, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    losses = {}
+    for name, config in (("plain", cfg), ("weighted", weighted)):
+        torch.manual_seed(0)
+        model = build_model(config)
+        with torch.no_grad():  # the decoded frame before the update, to recompute L_rec by hand
+            h_c, skips = model.encode_content(frames[:, 0])
+            pose = model.encode_pose(torch.cat([frames[:, 2], frames[:, 3]]))[:8]  # BatchNorm sees both pose frames, as in train_step
+            decoded = model.decode(h_c, pose, skips)
+        torch.manual_seed(0)
+        model = build_model(config)
+        losses[name] = train_step(model, Optimizers.create(model, config), frames, config, shift=2)
+        error = (decoded - frames[:, 2]).square()
+        if name == "plain":
+            assert losses[name]["rec"].item() == pytest.approx(error.mean().item(), rel=1e-4)
+        else:
+            w = 1 + 5.0 * (frames[:, 2] - frames[:, 0]).abs()
+            assert losses[name]["rec"].item() == pytest.approx(((w * error).sum() / w.sum()).item(), rel=1e-4)
+    assert losses["plain"]["rec"].item() != pytest.approx(losses["weighted"]["rec"].item(), rel=1e-3)
+    with pytest.raises(ValueError, match="motion_weight"):
+        tiny(motion_weight=-1.0).validate()
+
+
 def test_short_lite_run_lowers_the_reconstruction_loss(mnist_root):
     cfg = preset("mnist-lite", width=8, batch_size=16, steps=60, log_every=10, device="cpu")
     result = fit(cfg, None, data_root=mnist_root, progress=False)
