@@ -37,6 +37,15 @@ def psnr(x: torch.Tensor, y: torch.Tensor, dims: int = 3) -> torch.Tensor:
     return 10 * torch.log10(1.0 / mse)
 
 
+def psnr_where(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB of (N, C, H, W) frames over only the pixels where ``mask`` (N, 1 or C, H, W) is true:
+    ``10 log10(1 / MSE over those pixels)``, one value per frame. A frame without such a pixel gets NaN
+    (nothing to score); drop those before averaging."""
+    mask = mask.expand_as(x).float()
+    mse = (mask * (x.float() - y.float()).pow(2)).flatten(1).sum(-1) / mask.flatten(1).sum(-1)
+    return 10 * torch.log10(1.0 / mse)
+
+
 def _gaussian_kernel(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA, device=None) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float64, device=device) - (size - 1) / 2
     g = torch.exp(-(coords**2) / (2 * sigma**2))

@@ -5,7 +5,7 @@ import torch
 from skimage.metrics import structural_similarity
 
 from drnet_lite.data import render
-from drnet_lite.metrics import best_pairing_scores, crop_windows, psnr, ssim, swap_targets, window_scores
+from drnet_lite.metrics import best_pairing_scores, crop_windows, psnr, psnr_where, ssim, swap_targets, window_scores
 
 
 @pytest.fixture()
@@ -108,3 +108,19 @@ def test_shift_tolerant_window_ssim_forgives_a_small_misplacement_only(moving_mn
     assert shift_tolerant_window_ssim(torch.zeros_like(exact), clips.digits, positions, 64).mean() < 0.2
     other = render(clips.digits.roll(1, 0), positions[:, None], 64)[:, 0]
     assert shift_tolerant_window_ssim(other, clips.digits, positions, 64).mean() < 0.35
+
+
+def test_psnr_where_scores_only_the_masked_pixels():
+    target = torch.zeros(3, 2, 4, 4)
+    guess = target.clone()
+    guess[:, :, 0, 0] = 0.1   # wrong by 0.1 at one pixel of every frame
+    guess[:, :, 3, 3] = 0.5   # and by 0.5 at another
+    mask = torch.zeros(3, 1, 4, 4, dtype=torch.bool)
+    mask[0, 0, 0, 0] = True                         # frame 0: only the small error
+    mask[1, 0, 0, 0] = mask[1, 0, 3, 3] = True       # frame 1: both
+    values = psnr_where(guess, target, mask)         # frame 2: no pixel to score
+    assert values[0].item() == pytest.approx(20.0, abs=1e-4)                          # MSE 0.01
+    assert values[1].item() == pytest.approx(10 * math.log10(1 / 0.13), abs=1e-4)    # MSE (0.01 + 0.25) / 2
+    assert math.isnan(values[2].item())
+    full = torch.ones(3, 1, 4, 4, dtype=torch.bool)
+    assert torch.allclose(psnr_where(guess, target, full), psnr(guess, target))

@@ -80,6 +80,10 @@ def test_evaluate_and_demo_work_with_a_video_checkpoint(pipeline, capsys):
                 "pose_to_scene_linear", "fresh_scene_discriminator_accuracy"):
         assert math.isfinite(results[key]), key
     assert results["scene_classes"] == 2
+    assert 0 < results["moved_pixel_share"] < 1  # the synthetic shapes move over a still background
+    for key in ("reconstruction_moved_psnr", "content_frame_baseline_moved_psnr"):
+        assert math.isfinite(results[key]), key
+    assert results["content_frame_baseline_moved_psnr"] < results["content_frame_baseline_psnr"]  # copying fails where things moved
     demo = pipeline["root"] / "demo"
     assert main(["demo", "--checkpoint", str(pipeline["run"] / "checkpoint.pt"), "--lstm",
                  str(pipeline["run2"] / "checkpoint.pt"), "--horizon", "4", "--out", str(demo),
