@@ -9,7 +9,9 @@ equal, and is trained for the same number of steps:
 * ``pose-dim-2``: a 2-number pose vector (the adversary stays on): a tight
   bottleneck can hold a position but hardly a digit;
 * ``no-similarity``: alpha = 0, nothing asks content to be the same across
-  the frames of a clip.
+  the frames of a clip;
+* ``no-content-normalization``: the content vector is no longer normalised
+  over the batch, so nothing stops it from collapsing to a constant.
 
 Every row is scored by :func:`drnet_lite.evaluate.evaluate` on the fixed test
 set: swap content accuracy, how often the swap shows the pose clip's digit,
@@ -27,14 +29,20 @@ from typing import Any, Iterable
 
 from .evaluate import evaluate
 from .judge import load_judge
-from .train import fit, preset
+from .models import DRNet
+from .runs import CHECKPOINT_NAME
+from .train import TrainConfig, fit, preset
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "full": {},
     "no-adversary": {"adversarial_weight": 0.0},
     "pose-dim-2": {"pose_dim": 2},
     "no-similarity": {"similarity_weight": 0.0},
+    "no-content-normalization": {"normalize_content": False},
 }
+
+#: The three the paper's argument rests on, run back to back by notebook 05's full mode.
+MAIN_ABLATIONS = ("no-adversary", "pose-dim-2", "no-similarity")
 
 #: (column title, metrics key) of the table, in order.
 COLUMNS = [
@@ -47,31 +55,46 @@ COLUMNS = [
 
 def run_ablations(base: str = "mnist-lite", names: Iterable[str] | None = None, out_root: str | os.PathLike | None = None,
                   data_root: str | os.PathLike | None = None, pairs: int = 500, probe_clips: int = 2000,
-                  progress: bool = True, **overrides: Any) -> list[dict[str, Any]]:
+                  progress: bool = True, overwrite: bool = False, **overrides: Any) -> list[dict[str, Any]]:
     """Train and score each ablation of preset ``base``; one row (dict) per ablation.
 
     Args:
         names: which of :data:`ABLATIONS` (default: all, in order).
-        out_root: run folders go to ``out_root/<name>`` (None: in memory only).
+        out_root: run folders go to ``out_root/<name>`` (None: in memory only); a folder
+            that already holds a run is refused before any training starts, unless ``overwrite``.
         overrides: flat settings applied to every run (e.g. ``steps=3000``).
     Each row holds ``name``, ``steps``, ``seconds`` (wall time of the training) and the
-    :data:`COLUMNS` numbers.
+    :data:`COLUMNS` numbers (see :func:`score`).
     """
     names = list(ABLATIONS) if names is None else list(names)
     unknown = [n for n in names if n not in ABLATIONS]
     if unknown:
         raise ValueError(f"unknown ablation(s) {unknown}; choose from {list(ABLATIONS)}")
     configs = {name: preset(base, **{**overrides, **ABLATIONS[name]}) for name in names}  # bad settings fail here, before any training
+    if out_root is not None and not overwrite:
+        taken = [name for name in names if (Path(out_root) / name / CHECKPOINT_NAME).exists()]
+        if taken:
+            raise ValueError(f"{out_root} already holds run(s) {taken}: pick another out_root or delete them first")
     judge = load_judge()
     rows = []
     for name, config in configs.items():
         start = time.perf_counter()
-        result = fit(config, None if out_root is None else Path(out_root) / name, data_root=data_root, progress=progress)
-        seconds = time.perf_counter() - start
-        metrics = evaluate(result.model, config.data, judge, root=data_root, pairs=pairs, probe_clips=probe_clips)
-        rows.append({"name": name, "steps": result.step, "seconds": round(seconds, 1),
-                     **{key: metrics[key] for _, key in COLUMNS}})
+        result = fit(config, None if out_root is None else Path(out_root) / name, data_root=data_root, progress=progress,
+                     overwrite=overwrite)
+        rows.append(score(name, result.model, config, result.step, time.perf_counter() - start, judge,
+                          data_root=data_root, pairs=pairs, probe_clips=probe_clips))
     return rows
+
+
+def score(name: str, model: DRNet, config: TrainConfig, steps: int, seconds: float, judge: Any = None,
+          data_root: str | os.PathLike | None = None, pairs: int = 500, probe_clips: int = 2000) -> dict[str, Any]:
+    """One row of the table for a model trained ``steps`` steps in ``seconds``: ``name``, ``steps``,
+    ``seconds`` and the :data:`COLUMNS` numbers of
+    :func:`drnet_lite.evaluate.evaluate` on the fixed test set."""
+    metrics = evaluate(model, config.data, load_judge() if judge is None else judge, root=data_root,
+                       pairs=pairs, probe_clips=probe_clips)
+    return {"name": name, "steps": steps, "seconds": round(seconds, 1),
+            **{key: metrics[key] for _, key in COLUMNS}}
 
 
 def ablation_table(rows: list[dict[str, Any]]) -> str:

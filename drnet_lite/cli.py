@@ -6,6 +6,7 @@ Commands:
                   a rollout of the shipped pose LSTM.
     train         train DRNet from a preset, with flags for the paper's ablations.
     evaluate      swap fidelity, swap content accuracy and leakage probes of a checkpoint.
+    ablations     train and score the paper's ablations back to back: one table.
     export        a slim copy of a checkpoint (weights and config) for shipping.
     train-lstm    train the pose LSTM on a frozen DRNet (future prediction).
     predict       roll a trained pose LSTM out: a strip image and an animated GIF.
@@ -178,7 +179,8 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
     from .train import PRESETS
 
     p.add_argument("--preset", default="mnist-lite", choices=sorted(PRESETS),
-                   help="mnist-lite (Moving MNIST, CPU minutes), mnist-paper (Moving MNIST, reference) or "
+                   help="mnist-lite (Moving MNIST, CPU minutes), mnist-lab (the same in about 5 minutes), "
+                        "mnist2-lite (two coloured digits), mnist-paper (Moving MNIST, reference) or "
                         "video-64 (real video: a skip DRNet on tiles of vtest.avi, or of --videos)")
     p.add_argument("--videos", nargs="+", metavar="PATH",
                    help="video files or folders for a video preset (default: Debian opencv-doc's vtest.avi)")
@@ -577,6 +579,21 @@ def cmd_evaluate_kth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablations(args: argparse.Namespace) -> int:
+    from .ablations import ablation_table, run_ablations
+    from .evaluate import write_json
+
+    if args.json:
+        json_file(args.json)
+    overrides = {"steps": args.steps, "device": args.device}
+    rows = run_ablations(base=args.preset, names=args.names, out_root=args.out, data_root=args.data, pairs=args.pairs,
+                         probe_clips=args.probe_clips, overwrite=args.overwrite, **overrides)
+    print(ablation_table(rows))
+    if args.json:
+        print(f"wrote {write_json({'preset': args.preset, 'rows': rows}, Path(args.json))}")
+    return 0
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from .train import PRESETS
 
@@ -765,6 +782,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--probe-frames", type=int, default=10)
     p.add_argument("--out", default=None, help="JSON file (default: kth_metrics.json beside the checkpoint)")
     p.set_defaults(func=cmd_evaluate_kth)
+
+    from .ablations import ABLATIONS
+
+    p = sub.add_parser("ablations", help="train and score the paper's ablations back to back: one table")
+    p.add_argument("--preset", default="mnist-lab", help="the Moving MNIST preset every run starts from (default: mnist-lab)")
+    p.add_argument("--names", nargs="+", default=None, choices=list(ABLATIONS), help="which ablations (default: all, in this order)")
+    p.add_argument("--steps", type=positive_int, default=None, help="training steps of every run (default: the preset's)")
+    p.add_argument("--out", required=True, type=out_folder, help="run folders go to OUT/<ablation>")
+    p.add_argument("--overwrite", action="store_true", help="replace runs already in --out")
+    p.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    p.add_argument("--pairs", type=positive_int, default=500, help="fixed (content, pose) test pairs")
+    p.add_argument("--probe-clips", type=probe_clips, default=2000, help="test clips for the leakage probes")
+    p.add_argument("--device", default=None, type=device)
+    p.add_argument("--data", default=None)
+    p.set_defaults(func=cmd_ablations)
 
     p = sub.add_parser("presets", help="print the presets")
     p.set_defaults(func=cmd_presets)
