@@ -30,7 +30,7 @@ from typing import Any, Iterable
 from .evaluate import evaluate
 from .judge import load_judge
 from .models import DRNet
-from .runs import CHECKPOINT_NAME
+from .runs import RUN_FILES
 from .train import TrainConfig, fit, preset
 
 ABLATIONS: dict[str, dict[str, Any]] = {
@@ -72,7 +72,8 @@ def run_ablations(base: str = "mnist-lite", names: Iterable[str] | None = None, 
         raise ValueError(f"unknown ablation(s) {unknown}; choose from {list(ABLATIONS)}")
     configs = {name: preset(base, **{**overrides, **ABLATIONS[name]}) for name in names}  # bad settings fail here, before any training
     if out_root is not None and not overwrite:
-        taken = [name for name in names if (Path(out_root) / name / CHECKPOINT_NAME).exists()]
+        # the rule of runs.open_run (a folder holding a run's files), checked for every run before the first trains
+        taken = [name for name in names if any((Path(out_root) / name / f).exists() for f in RUN_FILES)]
         if taken:
             raise ValueError(f"{out_root} already holds run(s) {taken}: pick another out_root or delete them first")
     judge = load_judge()

@@ -583,8 +583,6 @@ def cmd_ablations(args: argparse.Namespace) -> int:
     from .ablations import ablation_table, run_ablations
     from .evaluate import write_json
 
-    if args.json:
-        json_file(args.json)
     overrides = {"steps": args.steps, "device": args.device}
     rows = run_ablations(base=args.preset, names=args.names, out_root=args.out, data_root=args.data, pairs=args.pairs,
                          probe_clips=args.probe_clips, overwrite=args.overwrite, **overrides)
@@ -791,7 +789,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive_int, default=None, help="training steps of every run (default: the preset's)")
     p.add_argument("--out", required=True, type=out_folder, help="run folders go to OUT/<ablation>")
     p.add_argument("--overwrite", action="store_true", help="replace runs already in --out")
-    p.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    p.add_argument("--json", default=None, type=json_file, help="also write the rows to this JSON file")
     p.add_argument("--pairs", type=positive_int, default=500, help="fixed (content, pose) test pairs")
     p.add_argument("--probe-clips", type=probe_clips, default=2000, help="test clips for the leakage probes")
     p.add_argument("--device", default=None, type=device)
