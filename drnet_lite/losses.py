@@ -84,6 +84,32 @@ def shuffled_partner(pose: torch.Tensor, shift: int) -> torch.Tensor:
     return pose.roll(shift, dims=0)
 
 
+def other_scene_partner(scene: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """For every row, the row index of a partner from *another scene*, drawn uniformly among them.
+
+    ``scene`` (B,) says what each clip was cut from (the tile of a video, the toy on the turntable).
+    :func:`shuffled_partner` pairs a clip with another clip of the batch, and with few scenes that
+    clip often shows the same scene (12 tiles, batch 32: one pair in 12). Such a pair is labelled
+    "different" although pose vectors that carry the scene are identical in it, so the scene
+    discriminator is taught that a shared scene says nothing. Drawing the partner from another
+    scene makes "same clip" and "same scene" agree. A row whose batch holds no other scene
+    falls back to the next clip (``roll`` by 1), the paper's rule.
+
+    Returns:
+        int64 (B,) indices into the batch; ``pose[index]`` are the partners.
+    """
+    if scene.dim() != 1:
+        raise ValueError(f"scene labels must be one per clip, shape (B,), got {tuple(scene.shape)}")
+    batch = scene.shape[0]
+    if batch < 2:
+        raise ValueError("the scene discriminator needs a batch of at least 2 clips to build shuffled pairs")
+    other = scene[None, :] != scene[:, None]  # (B, B): row i may take column j
+    scores = torch.rand(batch, batch, generator=generator, device="cpu").to(scene.device)
+    index = torch.where(other, scores, torch.full_like(scores, -1.0)).argmax(1)  # uniform among the allowed
+    fallback = torch.arange(batch, device=scene.device).roll(1)
+    return torch.where(other.any(1), index, fallback)
+
+
 def scene_discriminator_loss(logits_same: torch.Tensor, logits_shuffled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``L_C``: binary cross-entropy, same-clip pairs labelled 1, shuffled pairs 0.
 

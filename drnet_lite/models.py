@@ -28,6 +28,8 @@ from torch import nn
 MAX_IMAGE_SIZE = 256
 #: Frames may overshoot [0, 1] by this much (resampling) before they are refused.
 RANGE_TOLERANCE = 1e-3
+#: The scene discriminator's architectures (``DRNetConfig.discriminator``).
+DISCRIMINATORS = ("mlp", "siamese")
 
 
 @dataclass
@@ -42,6 +44,8 @@ class DRNetConfig:
         width: channels of the first stage (``nf``; 64 in the paper).
         skip: decoder takes skip connections from the content encoder.
         discriminator_hidden: units of each of the two hidden layers of C.
+        discriminator: C's architecture, ``"mlp"`` (the paper) or ``"siamese"`` (a comparator of
+            two embeddings; see :class:`SceneDiscriminator`).
         normalize_content: give the content head's BatchNorm no learnable
             scale and shift, so every content dimension keeps unit variance
             across the batch before the tanh. Content then cannot collapse to
@@ -62,6 +66,7 @@ class DRNetConfig:
     width: int = 64
     skip: bool = False
     discriminator_hidden: int = 100
+    discriminator: str = "mlp"
     normalize_content: bool = False
     content_pool: bool = False
 
@@ -72,6 +77,8 @@ class DRNetConfig:
         for name in ("channels", "content_dim", "pose_dim", "width", "discriminator_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.discriminator not in DISCRIMINATORS:
+            raise ValueError(f"discriminator must be one of {DISCRIMINATORS}, got {self.discriminator!r}")
 
     @property
     def stages(self) -> int:
@@ -152,18 +159,35 @@ class Decoder(nn.Module):
 
 
 class SceneDiscriminator(nn.Module):
-    """C(h_p, h_p'): logit that two pose vectors come from the same clip (MLP, two hidden layers, ReLU)."""
+    """C(h_p, h_p'): logit that two pose vectors come from the same clip.
 
-    def __init__(self, pose_dim: int, hidden: int = 100) -> None:
+    ``kind="mlp"`` (the paper): an MLP with two hidden layers (ReLU) on the concatenated pair.
+    ``kind="siamese"``: one MLP ``f`` (two layers) embeds each vector, and a linear layer reads
+    ``[f(h_p) * f(h_p'), |f(h_p) - f(h_p')|]``. "Do these two name the same scene?" is then a
+    comparison of two embeddings, which the concatenating MLP has to learn anew for every pair
+    of scenes; the comparator is also symmetric in its two inputs.
+    """
+
+    def __init__(self, pose_dim: int, hidden: int = 100, kind: str = "mlp") -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(2 * pose_dim, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
-            nn.Linear(hidden, 1),
-        )
+        if kind not in DISCRIMINATORS:
+            raise ValueError(f"the scene discriminator must be one of {DISCRIMINATORS}, got {kind!r}")
+        self.kind = kind
+        if kind == "mlp":
+            self.net = nn.Sequential(
+                nn.Linear(2 * pose_dim, hidden), nn.ReLU(inplace=True),
+                nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+                nn.Linear(hidden, 1),
+            )
+        else:
+            self.embed = nn.Sequential(nn.Linear(pose_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, hidden))
+            self.compare = nn.Linear(2 * hidden, 1)
 
     def forward(self, pose_a: torch.Tensor, pose_b: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([pose_a, pose_b], dim=1)).squeeze(1)
+        if self.kind == "mlp":
+            return self.net(torch.cat([pose_a, pose_b], dim=1)).squeeze(1)
+        a, b = self.embed(pose_a), self.embed(pose_b)
+        return self.compare(torch.cat([a * b, (a - b).abs()], dim=1)).squeeze(1)
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -193,8 +217,12 @@ class DRNet(nn.Module):
                                        pool=config.content_pool)
         self.pose_encoder = Encoder(config, config.pose_dim)
         self.decoder = Decoder(config)
-        self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden)
+        self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden, config.discriminator)
         self.apply(dcgan_init)
+        if config.discriminator == "siamese":  # PyTorch's default init: under N(0, 0.02) its products start near 1e-6
+            for layer in self.scene_discriminator.modules():
+                if isinstance(layer, nn.Linear):
+                    layer.reset_parameters()
 
     def encode_content(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``h_c = E_c(x)`` and the content encoder's feature maps (the skips)."""

@@ -29,16 +29,20 @@ from .atomic import write_text
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
 from .course import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
-from .data.source import config_fields
+from .data.source import config_fields, scene_labels
 from .distributed import current as distributed_context
 from .precision import Precision, plain_update
-from .losses import (adversarial_loss, motion_weights, reconstruction_loss, scene_discriminator_loss, shuffled_partner,
-                     similarity_loss, weighted_reconstruction_loss)
+from .losses import (adversarial_loss, motion_weights, other_scene_partner, reconstruction_loss, scene_discriminator_loss,
+                     shuffled_partner, similarity_loss, weighted_reconstruction_loss)
 from .models import DRNet, DRNetConfig
 from .loop import LoopState, train_loop
 from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
 from .swap import reconstruction_figure, swap_figure
 from .viz import save_png
+
+
+#: Where the scene discriminator's shuffled partners come from (``TrainConfig.partner``).
+PARTNERS = ("clip", "scene")
 
 
 @dataclass
@@ -62,6 +66,8 @@ class TrainConfig:
     adversarial_weight: float = 1e-4
     max_step: int = 20
     motion_weight: float = 0.0  # lambda of the motion-weighted L_rec (losses.motion_weights); 0: the paper's plain MSE
+    partner: str = "clip"  # C's shuffled partners: "clip" = another clip of the batch (the paper), "scene" = another scene
+    discriminator_steps: int = 1  # updates of C per step on the step's pose vectors (the paper: 1)
     seed: int = 0
     log_every: int = 50
     image_every: int = 500
@@ -79,6 +85,11 @@ class TrainConfig:
             )
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be at least 2 (shuffled pairs need another clip), got {self.batch_size}")
+        if self.partner not in PARTNERS:
+            raise ValueError(f"partner must be one of {PARTNERS} (shuffled partners from another clip or another scene), "
+                             f"got {self.partner!r}")
+        if self.discriminator_steps < 1:
+            raise ValueError(f"discriminator_steps must be at least 1, got {self.discriminator_steps}")
         if self.max_step < 0:
             raise ValueError(f"max_step must be >= 0, got {self.max_step}")
         if self.steps < 0:
@@ -292,7 +303,8 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
 
     Args:
         shift: how far the batch is rolled to build the shuffled pairs, in [1, B-1].
-        partner: builds the shuffled pairs (several processes roll their global batch).
+        partner: builds the shuffled pairs, ``partner(pose, shift)`` (several processes roll their
+            global batch; with ``config.partner == "scene"`` the caller passes partners from other scenes).
         update: ``update(optimizer, loss)`` = zero_grad, backward, step (with gradient
             scaling and averaging over processes when they are on: :mod:`drnet_lite.precision`).
 
@@ -310,12 +322,17 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
         h_p = model.encode_pose(torch.cat([x_p1, x_p2]))
         h_p1, h_p2 = h_p[:batch], h_p[batch:]
 
-        # 1. The scene discriminator, on pose vectors it cannot change.
+        # 1. The scene discriminator, on pose vectors it cannot change (``discriminator_steps`` updates).
         pose_1, pose_2 = h_p1.detach(), h_p2.detach()
-        logits_same = model.scene_discriminator(pose_1, pose_2)
-        logits_shuffled = model.scene_discriminator(pose_1, partner(pose_2, shift))
-        loss_scene, accuracy = scene_discriminator_loss(logits_same.float(), logits_shuffled.float())
-    update(optimizers.discriminator, loss_scene)
+        pose_shuffled = partner(pose_2, shift)
+    for repeat in range(config.discriminator_steps):
+        with autocast:
+            logits_same = model.scene_discriminator(pose_1, pose_2)
+            logits_shuffled = model.scene_discriminator(pose_1, pose_shuffled)
+            loss, acc = scene_discriminator_loss(logits_same.float(), logits_shuffled.float())
+        if repeat == 0:  # what is logged: C before this step's updates
+            loss_scene, accuracy = loss, acc
+        update(optimizers.discriminator, loss)
 
     # 2. Encoders and decoder, against the updated discriminator.
     with autocast:
@@ -478,10 +495,19 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
                 network.compile()
         data = make_source(config.data, root=data_root, device=device)
         try:  # before any work: can the source give frames max_step apart?
-            data.sample(2, seed=0, times=torch.tensor([[0, config.max_step]] * 2))
+            probe = data.sample(2, seed=0, times=torch.tensor([[0, config.max_step]] * 2))
         except ValueError as exc:
             raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
                              "use a smaller max_step or longer clips (seq_len)") from exc
+        if config.partner == "scene":
+            if scene_labels(probe) is None:
+                raise ValueError(f"partner='scene' needs clips that say which scene they show; the "
+                                 f"{config.data.source} source's clips do not: use partner='clip'")
+            if dist.enabled:
+                raise ValueError("partner='scene' is not implemented for several processes: use partner='clip'")
+        if config.discriminator_steps > 1 and precision.state_dict():
+            raise ValueError("discriminator_steps > 1 does not work with float16 gradient scaling (amp on this "
+                             "device): use discriminator_steps=1 or amp=False")
         preview = preview_frames(config, root=data_root, device=device) if out is not None else None
         state = LoopState(step, history, elapsed)
 
@@ -505,13 +531,18 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     def one_step(at: int) -> dict[str, torch.Tensor]:
         times = sample_times(batch_size, config.max_step, data_rng)
         shift = int(torch.randint(1, config.batch_size, (1,), generator=shared_rng))  # rolls the global batch
-        frames = data.sample(batch_size, generator=data_rng, times=times).frames
+        clips = data.sample(batch_size, generator=data_rng, times=times)
+        frames = clips.frames
+        partner = dist.shuffled_partner
+        if config.partner == "scene":  # partners from another scene of the batch (losses.other_scene_partner)
+            index = other_scene_partner(scene_labels(clips), generator=data_rng)
+            partner = lambda pose, _shift: pose[index]  # noqa: E731
         for group in optimizers.autoencoder.param_groups + optimizers.discriminator.param_groups:
             group["lr"] = learning_rate(config, at)
         if layout is torch.channels_last:
             frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
         losses = train_step(model, optimizers, frames, config, shift, precision.autocast(),
-                            partner=dist.shuffled_partner, update=precision.update)
+                            partner=partner, update=precision.update)
         precision.end_step()
         return dist.mean(losses)  # the global batch's losses, the same on every rank (so every rank stops alike)
 

@@ -6,6 +6,7 @@ import torch
 from drnet_lite.losses import (
     adversarial_loss,
     motion_weights,
+    other_scene_partner,
     reconstruction_loss,
     scene_discriminator_loss,
     shuffled_partner,
@@ -104,3 +105,36 @@ def test_weighted_reconstruction_loss_is_the_weighted_mean_and_plain_mse_with_eq
     err = (recon - target).square()
     by_hand = (err.sum() + 10.0 * err[0, :, 0, 0].sum()) / (weights.sum() * 2)
     assert torch.allclose(weighted_reconstruction_loss(recon, target, weights), by_hand)
+
+
+def test_other_scene_partner_never_pairs_a_clip_with_its_own_scene():
+    g = torch.Generator().manual_seed(0)
+    for batch, scenes in ((32, 12), (8, 2), (5, 5), (64, 3)):
+        for _ in range(50):
+            scene = torch.randint(scenes, (batch,), generator=g)
+            if scene.unique().numel() < 2:
+                continue
+            index = other_scene_partner(scene, generator=g)
+            assert index.shape == (batch,) and index.dtype == torch.long
+            assert bool((scene[index] != scene).all())  # exact: no pair shares its scene
+
+
+def test_other_scene_partner_draws_uniformly_among_the_other_scenes():
+    scene = torch.tensor([0, 0, 1, 1, 1, 2])  # row 0 may take rows 2..5 (4 rows), each 1/4 of the time
+    g = torch.Generator().manual_seed(1)
+    counts = torch.zeros(6)
+    for _ in range(4000):
+        counts += torch.bincount(other_scene_partner(scene, generator=g)[:1], minlength=6)
+    assert counts[:2].sum() == 0
+    assert torch.allclose(counts[2:] / 4000, torch.full((4,), 0.25), atol=0.03)
+
+
+def test_other_scene_partner_falls_back_to_another_clip_when_the_batch_has_one_scene():
+    index = other_scene_partner(torch.tensor([3, 3, 3, 3]))
+    assert index.tolist() == [3, 0, 1, 2]  # roll by 1, as shuffled_partner(pose, 1)
+    pose = torch.arange(4.0)[:, None]
+    assert torch.equal(pose[index], shuffled_partner(pose, 1))
+    with pytest.raises(ValueError, match="at least 2"):
+        other_scene_partner(torch.tensor([0]))
+    with pytest.raises(ValueError, match="one per clip"):
+        other_scene_partner(torch.zeros(2, 2, dtype=torch.long))

@@ -84,6 +84,29 @@ def test_train_step_updates_discriminator_and_autoencoder():
     assert any(not torch.equal(a, b) for a, b in zip(before_d, model.decoder.parameters()))
 
 
+def test_several_discriminator_steps_update_c_that_many_times_on_the_same_pairs():
+    frames = torch.rand(8, 4, 1, 32, 32, generator=torch.Generator().manual_seed(2))
+    states = {}
+    for steps in (1, 3):
+        cfg = tiny(discriminator_steps=steps)
+        model = build_model(cfg)
+        opt = Optimizers.create(model, cfg)
+        losses = train_step(model, opt, frames, cfg, shift=1)
+        states[steps] = (losses, opt.discriminator.state[next(iter(model.scene_discriminator.parameters()))]["step"])
+    assert float(states[1][1]) == 1 and float(states[3][1]) == 3  # Adam counted 3 updates of C
+    assert states[1][0]["scene"].item() == pytest.approx(states[3][0]["scene"].item())  # logged: C before its updates
+    with pytest.raises(ValueError, match="discriminator_steps"):
+        tiny(discriminator_steps=0).validate()
+    with pytest.raises(ValueError, match="partner"):
+        tiny(partner="video").validate()
+
+
+def test_scene_partner_is_refused_for_clips_without_scene_labels(mnist_root):
+    cfg = dataclasses.replace(tiny(partner="scene"), steps=1)
+    with pytest.raises(ValueError, match="partner='scene'"):
+        fit(cfg, data_root=mnist_root, progress=False)
+
+
 def test_adversary_off_gives_zero_adversarial_term():
     cfg = tiny(adversarial_weight=0.0)
     model = build_model(cfg)

@@ -153,6 +153,17 @@ def _load_builtin() -> None:
     from . import kth_source, moving_mnist, norb, turntable, video  # noqa: F401  (each registers itself)
 
 
+def scene_labels(clips: Any) -> torch.Tensor | None:
+    """What each clip of a batch was cut from, int64 (B,), or None when the source does not say.
+
+    Real video: the tile of the video (``clips.scene``); the turntable: the toy. Two clips of one
+    scene share their content; the scene discriminator can draw its shuffled partners from other
+    scenes with it (``TrainConfig.partner = "scene"``).
+    """
+    scene = getattr(clips, "scene", None)
+    return scene if isinstance(scene, torch.Tensor) else None
+
+
 def registered_sources() -> dict[str, SourceEntry]:
     """Every registered source by name (the built-in ones are always there)."""
     _load_builtin()

@@ -311,6 +311,11 @@ class TurntableClips:
     def __len__(self) -> int:
         return self.frames.shape[0]
 
+    @property
+    def scene(self) -> torch.Tensor:
+        """The scene of every clip (B,): its toy (:func:`drnet_lite.data.source.scene_labels`)."""
+        return self.object_id
+
 
 def bounce_index(start: torch.Tensor, sign: torch.Tensor, times: torch.Tensor, every: int, levels: int) -> torch.Tensor:
     """Grid index of a path that moves one level every ``every`` frames and bounces at ``0`` and ``levels - 1``."""

@@ -1,0 +1,83 @@
+"""The scene discriminator's options: partners from another scene, several updates per step, the siamese comparator."""
+import dataclasses
+
+import pytest
+import torch
+
+import drnet_lite.train as train_module
+from drnet_lite.data.source import scene_labels
+from drnet_lite.data.turntable import Turntable, TurntableConfig
+from drnet_lite.models import DRNet, DRNetConfig, SceneDiscriminator
+from drnet_lite.train import fit, preset
+
+DATA = TurntableConfig(image_size=16, seq_len=6, instances=2, azimuth_steps=6, elevations=(10.0, 30.0))
+
+
+def test_turntable_clips_name_their_toy_as_the_scene():
+    clips = Turntable(DATA).sample(5, seed=3)
+    assert torch.equal(scene_labels(clips), clips.object_id)
+    assert scene_labels(object()) is None  # a batch without scene labels
+
+
+def test_siamese_discriminator_is_symmetric_and_trains_to_tell_same_scene_pairs():
+    torch.manual_seed(0)
+    disc = SceneDiscriminator(4, 32, kind="siamese")
+    a, b = torch.randn(6, 4), torch.randn(6, 4)
+    assert torch.allclose(disc(a, b), disc(b, a))
+    # pose vectors that are a scene's code plus noise: same-scene pairs vs other-scene pairs
+    codes = torch.randn(8, 4)
+    opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(300):
+        scene = torch.randint(8, (64,), generator=g)
+        other = (scene + torch.randint(1, 8, (64,), generator=g)) % 8
+        x, y, z = (codes[s] + 0.1 * torch.randn(64, 4, generator=g) for s in (scene, scene, other))
+        loss = torch.nn.functional.softplus(-disc(x, y)).mean() + torch.nn.functional.softplus(disc(x, z)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        accuracy = ((disc(x, y) > 0).float().mean() + (disc(x, z) <= 0).float().mean()) / 2
+    assert accuracy > 0.95
+    with pytest.raises(ValueError, match="discriminator"):
+        DRNetConfig(discriminator="transformer")
+
+
+def test_model_with_a_siamese_discriminator_round_trips_its_config():
+    config = DRNetConfig(image_size=16, width=4, content_dim=8, pose_dim=3, discriminator="siamese")
+    model = DRNet(config)
+    again = DRNet(DRNetConfig(**config.to_dict()))
+    again.load_state_dict(model.state_dict())
+    assert again.scene_discriminator.kind == "siamese"
+
+
+def test_training_with_scene_partners_never_pairs_a_clip_with_its_own_toy(monkeypatch):
+    seen = []
+    original = train_module.other_scene_partner
+
+    def spy(scene, generator=None):
+        index = original(scene, generator)
+        seen.append((scene.clone(), index.clone()))
+        return index
+
+    monkeypatch.setattr(train_module, "other_scene_partner", spy)
+    config = preset("turntable-lite", image_size=16, seq_len=6, instances=2, azimuth_steps=6, width=4, content_dim=8,
+                    pose_dim=3, batch_size=8, max_step=3, steps=4, log_every=2, partner="scene",
+                    discriminator="siamese", discriminator_steps=2, device="cpu")
+    result = fit(config, progress=False)
+    assert result.step == 4 and len(seen) == 4
+    for scene, index in seen:
+        if scene.unique().numel() > 1:
+            assert bool((scene[index] != scene).all())
+    assert all(torch.isfinite(torch.tensor(row["scene"])) for row in result.history)
+
+
+def test_old_configs_without_the_new_fields_load_with_the_paper_defaults():
+    config = preset("turntable-lite")
+    d = config.to_dict()
+    for key in ("partner", "discriminator_steps"):
+        d.pop(key)
+    d["model"].pop("discriminator")
+    again = train_module.TrainConfig.from_dict(d)
+    assert (again.partner, again.discriminator_steps, again.model.discriminator) == ("clip", 1, "mlp")
+    assert dataclasses.replace(again, partner="scene").partner == "scene"
