@@ -26,7 +26,8 @@ from .course import device_of
 from .data import ClipSource, for_split, make_source
 from .evaluate_prediction_mnist import (  # noqa: F401  (the Moving MNIST part, re-exported)
     EXTRA_DIGIT_SHARE, _matches, extra_digit_share, locate_digits, long_horizon_accuracy, score_steps, window_step_scores)
-from .metrics import psnr, ssim
+from .evaluate_frames import MOVED
+from .metrics import psnr, psnr_where, ssim
 from .models import DRNet
 from .predict import PoseLSTM, copy_last_frames, oracle_frames, rollout
 
@@ -49,9 +50,21 @@ def frame_step_scores(predicted: torch.Tensor, truth: torch.Tensor, chunk: int =
     return {k: torch.cat(v).view(b, h) for k, v in parts.items()}
 
 
+def moved_step_scores(frames: torch.Tensor, future: torch.Tensor, sample: Any, observe: int) -> dict[str, torch.Tensor]:
+    """``moved_psnr`` (B, H): PSNR over only the pixels of the true frame t+k that differ from the last
+    observed frame by more than :data:`~drnet_lite.evaluate_frames.MOVED` (what moved since; copying the
+    last frame is poor there by construction). NaN for a frame where nothing moved (left out of the means)."""
+    last = sample.frames[:, observe - 1:observe].to(future.device)
+    moved = (future - last).abs().mean(dim=2, keepdim=True) > MOVED  # (B, H, 1, S, S)
+    b, h = future.shape[:2]
+    value = psnr_where(frames.flatten(0, 1).to(future.device), future.flatten(0, 1), moved.flatten(0, 1))
+    return {"moved_psnr": value.view(b, h).cpu()}
+
+
 def extra_step_scores(data: ClipSource) -> Callable | None:
-    """The source's own per-step scores beside PSNR/SSIM (Moving MNIST: the digit windows), or None."""
-    return window_step_scores(data) if data.config.source == "moving-mnist" else None
+    """The source's own per-step scores beside PSNR/SSIM: Moving MNIST the digit windows, every other
+    source the PSNR on the pixels that moved (:func:`moved_step_scores`)."""
+    return window_step_scores(data) if data.config.source == "moving-mnist" else moved_step_scores
 
 
 def _step_means(values: torch.Tensor) -> list[float]:
@@ -176,7 +189,7 @@ def evaluate_prediction(drnet: DRNet, data_config: Any, lstm: PoseLSTM, judge=No
     for k in (1, 5, 10):  # single steps, for tables
         if k <= horizon:
             for method in METHODS:
-                for metric in FRAME_METRICS:
+                for metric in FRAME_METRICS + (("moved_psnr",) if "moved_psnr" in curves[method] else ()):
                     results[f"{method}_{metric}_at_{k}"] = curves[method][metric][k - 1]
     if "window_ssim" in curves["lstm"]:
         copy_w, lstm_w = curves["copy_last"]["window_ssim"], curves["lstm"]["window_ssim"]

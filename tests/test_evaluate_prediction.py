@@ -104,3 +104,23 @@ def test_extra_digit_share_sees_a_digit_drawn_twice(moving_mnist):
     assert (extra_digit_share(twice, found, 28) > EXTRA_DIGIT_SHARE).float().mean() > 0.9
     faint = torch.maximum(frames, 0.1 * torch.roll(frames, 30, dims=-1))  # a faint smudge is not a digit
     assert (extra_digit_share(faint, locate_digits(faint, 1, 28), 28) <= EXTRA_DIGIT_SHARE).all()
+
+
+def test_moved_pixel_scores_of_a_prediction_count_only_what_changed_since_the_last_observed_frame():
+    from types import SimpleNamespace
+
+    from drnet_lite.evaluate_prediction import moved_step_scores
+
+    observed = torch.zeros(2, 3, 1, 8, 8)
+    future = torch.zeros(2, 2, 1, 8, 8)
+    future[0, :, :, 2:4, 2:4] = 1.0  # clip 0: a square appears; clip 1: nothing moves
+    sample = SimpleNamespace(frames=torch.cat([observed, future], 1))
+    copy_last = observed[:, -1:].expand_as(future)
+    wrong = future.clone()
+    wrong[0, :, :, 2:4, 2:4] = 0.5  # half way there on the moved pixels, exact elsewhere
+    copy = moved_step_scores(copy_last, future, sample, observe=3)["moved_psnr"]
+    half = moved_step_scores(wrong, future, sample, observe=3)["moved_psnr"]
+    assert copy.shape == (2, 2)
+    assert torch.allclose(copy[0], torch.zeros(2))  # every moved pixel off by 1: MSE 1, 0 dB
+    assert torch.allclose(half[0], torch.full((2,), 10 * math.log10(4.0)))  # off by 0.5: 6.02 dB
+    assert torch.isnan(copy[1]).all()  # nothing moved: nothing to score
