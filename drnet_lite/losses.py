@@ -110,6 +110,29 @@ def other_scene_partner(scene: torch.Tensor, generator: torch.Generator | None =
     return torch.where(other.any(1), index, fallback)
 
 
+def same_scene_partner(scene: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """For every row, the row index of *another clip of the same scene*, drawn uniformly among them.
+
+    Two frames of one clip are close in time, so their pose vectors are alike for a reason that is
+    pose (the people stood near each other a second apart, the toy turned by less than a half
+    turn): a discriminator can call such a pair "same" without looking at the scene, and the
+    adversary then pushes pose to forget where things are. A same-scene pair of two *different*
+    clips shares nothing but the scene. A row whose batch holds no other clip of its scene keeps
+    its own clip (its index).
+
+    Returns:
+        int64 (B,) indices into the batch.
+    """
+    if scene.dim() != 1:
+        raise ValueError(f"scene labels must be one per clip, shape (B,), got {tuple(scene.shape)}")
+    batch = scene.shape[0]
+    rows = torch.arange(batch, device=scene.device)
+    allowed = (scene[None, :] == scene[:, None]) & (rows[None, :] != rows[:, None])
+    scores = torch.rand(batch, batch, generator=generator, device="cpu").to(scene.device)
+    index = torch.where(allowed, scores, torch.full_like(scores, -1.0)).argmax(1)
+    return torch.where(allowed.any(1), index, rows)
+
+
 def scene_discriminator_loss(logits_same: torch.Tensor, logits_shuffled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``L_C``: binary cross-entropy, same-clip pairs labelled 1, shuffled pairs 0.
 

@@ -32,8 +32,8 @@ from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields, scene_labels
 from .distributed import current as distributed_context
 from .precision import Precision, plain_update
-from .losses import (adversarial_loss, motion_weights, other_scene_partner, reconstruction_loss, scene_discriminator_loss,
-                     shuffled_partner, similarity_loss, weighted_reconstruction_loss)
+from .losses import (adversarial_loss, motion_weights, other_scene_partner, reconstruction_loss, same_scene_partner,
+                     scene_discriminator_loss, shuffled_partner, similarity_loss, weighted_reconstruction_loss)
 from .models import DRNet, DRNetConfig
 from .loop import LoopState, train_loop
 from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
@@ -68,6 +68,7 @@ class TrainConfig:
     motion_weight: float = 0.0  # lambda of the motion-weighted L_rec (losses.motion_weights); 0: the paper's plain MSE
     partner: str = "clip"  # C's shuffled partners: "clip" = another clip of the batch (the paper), "scene" = another scene
     discriminator_steps: int = 1  # updates of C per step on the step's pose vectors (the paper: 1)
+    scene_positives: bool = False  # C's "same" pairs: two clips of one scene (True) or two frames of one clip (the paper)
     seed: int = 0
     log_every: int = 50
     image_every: int = 500
@@ -298,13 +299,16 @@ class Optimizers:
 def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, config: TrainConfig, shift: int,
                autocast: contextlib.AbstractContextManager | None = None,
                partner: Callable[[torch.Tensor, int], torch.Tensor] = shuffled_partner,
-               update: Callable[[torch.optim.Optimizer, torch.Tensor], None] = plain_update) -> dict[str, torch.Tensor]:
+               update: Callable[[torch.optim.Optimizer, torch.Tensor], None] = plain_update,
+               positive: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """One DRNet step on ``frames`` (B, 4, C, H, W) = [x_c1, x_c2, x_p1, x_p2] per clip.
 
     Args:
         shift: how far the batch is rolled to build the shuffled pairs, in [1, B-1].
         partner: builds the shuffled pairs, ``partner(pose, shift)`` (several processes roll their
             global batch; with ``config.partner == "scene"`` the caller passes partners from other scenes).
+        positive: ``positive(pose_2)`` gives the second member of C's "same" pairs (None: the clip's own
+            second pose frame; with ``config.scene_positives`` the caller passes another clip of the same scene).
         update: ``update(optimizer, loss)`` = zero_grad, backward, step (with gradient
             scaling and averaging over processes when they are on: :mod:`drnet_lite.precision`).
 
@@ -325,6 +329,8 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
         # 1. The scene discriminator, on pose vectors it cannot change (``discriminator_steps`` updates).
         pose_1, pose_2 = h_p1.detach(), h_p2.detach()
         pose_shuffled = partner(pose_2, shift)
+        h_p2_same = h_p2 if positive is None else positive(h_p2)  # the second member of the "same" pairs
+        pose_2 = h_p2_same.detach()
     for repeat in range(config.discriminator_steps):
         with autocast:
             logits_same = model.scene_discriminator(pose_1, pose_2)
@@ -344,7 +350,7 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
             loss_rec = reconstruction_loss(reconstruction.float(), x_p1.float())
         loss_sim = similarity_loss(h_c1.float(), h_c2.float())
         if config.adversarial_weight > 0:
-            loss_adv = adversarial_loss(model.scene_discriminator(h_p1, h_p2).float())
+            loss_adv = adversarial_loss(model.scene_discriminator(h_p1, h_p2_same).float())
         else:
             loss_adv = torch.zeros((), device=frames.device)
         total = loss_rec + config.similarity_weight * loss_sim + config.adversarial_weight * loss_adv
@@ -499,12 +505,14 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
         except ValueError as exc:
             raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
                              "use a smaller max_step or longer clips (seq_len)") from exc
-        if config.partner == "scene":
+        if config.partner == "scene" or config.scene_positives:
+            what = "partner='scene'" if config.partner == "scene" else "scene_positives"
             if scene_labels(probe) is None:
-                raise ValueError(f"partner='scene' needs clips that say which scene they show; the "
-                                 f"{config.data.source} source's clips do not: use partner='clip'")
+                raise ValueError(f"{what} needs clips that say which scene they show; the {config.data.source} "
+                                 "source's clips do not: use partner='clip' and scene_positives=False")
             if dist.enabled:
-                raise ValueError("partner='scene' is not implemented for several processes: use partner='clip'")
+                raise ValueError(f"{what} is not implemented for several processes: use partner='clip' and "
+                                 "scene_positives=False")
         if config.discriminator_steps > 1 and precision.state_dict():
             raise ValueError("discriminator_steps > 1 does not work with float16 gradient scaling (amp on this "
                              "device): use discriminator_steps=1 or amp=False")
@@ -533,16 +541,19 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
         shift = int(torch.randint(1, config.batch_size, (1,), generator=shared_rng))  # rolls the global batch
         clips = data.sample(batch_size, generator=data_rng, times=times)
         frames = clips.frames
-        partner = dist.shuffled_partner
+        partner, positive = dist.shuffled_partner, None
         if config.partner == "scene":  # partners from another scene of the batch (losses.other_scene_partner)
             index = other_scene_partner(scene_labels(clips), generator=data_rng)
             partner = lambda pose, _shift: pose[index]  # noqa: E731
+        if config.scene_positives:  # "same" pairs from two clips of one scene (losses.same_scene_partner)
+            same = same_scene_partner(scene_labels(clips), generator=data_rng)
+            positive = lambda pose: pose[same]  # noqa: E731
         for group in optimizers.autoencoder.param_groups + optimizers.discriminator.param_groups:
             group["lr"] = learning_rate(config, at)
         if layout is torch.channels_last:
             frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
         losses = train_step(model, optimizers, frames, config, shift, precision.autocast(),
-                            partner=partner, update=precision.update)
+                            partner=partner, update=precision.update, positive=positive)
         precision.end_step()
         return dist.mean(losses)  # the global batch's losses, the same on every rank (so every rank stops alike)
 

@@ -7,6 +7,7 @@ from drnet_lite.losses import (
     adversarial_loss,
     motion_weights,
     other_scene_partner,
+    same_scene_partner,
     reconstruction_loss,
     scene_discriminator_loss,
     shuffled_partner,
@@ -138,3 +139,15 @@ def test_other_scene_partner_falls_back_to_another_clip_when_the_batch_has_one_s
         other_scene_partner(torch.tensor([0]))
     with pytest.raises(ValueError, match="one per clip"):
         other_scene_partner(torch.zeros(2, 2, dtype=torch.long))
+
+
+def test_same_scene_partner_pairs_another_clip_of_the_same_scene_or_keeps_its_own():
+    g = torch.Generator().manual_seed(3)
+    for _ in range(100):
+        scene = torch.randint(6, (16,), generator=g)
+        index = same_scene_partner(scene, generator=g)
+        assert bool((scene[index] == scene).all())  # exact: always the same scene
+        alone = torch.tensor([int((scene == s).sum()) == 1 for s in scene])
+        rows = torch.arange(16)
+        assert bool((index[alone] == rows[alone]).all())  # the only clip of its scene keeps itself
+        assert bool((index[~alone] != rows[~alone]).all())  # every other row takes another clip

@@ -52,20 +52,24 @@ def test_model_with_a_siamese_discriminator_round_trips_its_config():
 
 
 def test_training_with_scene_partners_never_pairs_a_clip_with_its_own_toy(monkeypatch):
-    seen = []
-    original = train_module.other_scene_partner
+    seen, same = [], []
 
-    def spy(scene, generator=None):
-        index = original(scene, generator)
-        seen.append((scene.clone(), index.clone()))
-        return index
+    def spy(original, record):
+        def wrapped(scene, generator=None):
+            index = original(scene, generator)
+            record.append((scene.clone(), index.clone()))
+            return index
+        return wrapped
 
-    monkeypatch.setattr(train_module, "other_scene_partner", spy)
+    monkeypatch.setattr(train_module, "other_scene_partner", spy(train_module.other_scene_partner, seen))
+    monkeypatch.setattr(train_module, "same_scene_partner", spy(train_module.same_scene_partner, same))
     config = preset("turntable-lite", image_size=16, seq_len=6, instances=2, azimuth_steps=6, width=4, content_dim=8,
                     pose_dim=3, batch_size=8, max_step=3, steps=4, log_every=2, partner="scene",
-                    discriminator="siamese", discriminator_steps=2, device="cpu")
+                    discriminator="siamese", discriminator_steps=2, scene_positives=True, device="cpu")
     result = fit(config, progress=False)
-    assert result.step == 4 and len(seen) == 4
+    assert result.step == 4 and len(seen) == 4 and len(same) == 4
+    for scene, index in same:
+        assert bool((scene[index] == scene).all())
     for scene, index in seen:
         if scene.unique().numel() > 1:
             assert bool((scene[index] != scene).all())
@@ -75,9 +79,9 @@ def test_training_with_scene_partners_never_pairs_a_clip_with_its_own_toy(monkey
 def test_old_configs_without_the_new_fields_load_with_the_paper_defaults():
     config = preset("turntable-lite")
     d = config.to_dict()
-    for key in ("partner", "discriminator_steps"):
+    for key in ("partner", "discriminator_steps", "scene_positives"):
         d.pop(key)
     d["model"].pop("discriminator")
     again = train_module.TrainConfig.from_dict(d)
-    assert (again.partner, again.discriminator_steps, again.model.discriminator) == ("clip", 1, "mlp")
+    assert (again.partner, again.discriminator_steps, again.scene_positives, again.model.discriminator) == ("clip", 1, False, "mlp")
     assert dataclasses.replace(again, partner="scene").partner == "scene"
