@@ -164,7 +164,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=600, help="held-out clips per measurement")
     parser.add_argument("--data", default=None, help="the source's data/cache folder")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="flat overrides of the preset")
+    parser.add_argument("--plot-only", action="store_true", help="only draw curves.png from an existing curves.json")
     args = parser.parse_args()
+    if args.plot_only:
+        saved = json.loads((Path(args.out) / "curves.json").read_text())
+        plot(saved["curves"], Path(args.out) / "curves.png", f"{saved['preset']} {saved['overrides']}")
+        return
     overrides = {k: parse_value(v) for k, v in (s.split("=", 1) for s in args.set)}
     config = preset(args.preset, steps=args.steps, log_every=25, **overrides)
     split = "test" if config.data.source == "video" else "train"
