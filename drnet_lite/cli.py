@@ -116,7 +116,7 @@ def image_size(text: str) -> int:
 
 
 def device(text: str) -> str:
-    from .course import check_device
+    from .device import check_device
 
     if text != "auto":
         try:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from . import atomic
-from .course import device_of, to_cpu
+from .device import device_of, to_cpu
 from .data import Clips, MovingMNIST, MovingMNISTConfig
 from .evaluate_frames import fit_probe as _fit_probe, fresh_scene_discriminator  # noqa: F401
 from .judge import DigitJudge, read_digits

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .course import device_of
+from .device import device_of
 from .data import ClipSource, for_split, make_source
 from .evaluate_prediction_mnist import (  # noqa: F401  (the Moving MNIST part, re-exported)
     EXTRA_DIGIT_SHARE, _matches, extra_digit_share, locate_digits, long_horizon_accuracy, score_steps, window_step_scores)

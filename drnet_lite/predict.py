@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from .course import device_of, to_cpu
+from .device import device_of, to_cpu
 from .models import DRNet
 
 

@@ -25,9 +25,10 @@ from typing import Any, Callable
 
 import torch
 
+from .assets import SHIPPED_DRNETS, asset_path
 from .atomic import write_text
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
-from .course import pick_device
+from .device import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
 from .distributed import current as distributed_context
@@ -410,6 +411,14 @@ def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     except (KeyError, TypeError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: checkpoint does not match the DRNet it describes: {exc}") from exc
     return model.to(device).eval(), config
+
+
+def load_shipped_drnet(name: str = "mnist-lite", device: str = "cpu") -> tuple[DRNet, TrainConfig]:
+    """A shipped DRNet (eval mode) and its TrainConfig: ``"mnist-lite"`` (one grey digit) or
+    ``"mnist2-lite"`` (two digits, one colour channel each)."""
+    if name not in SHIPPED_DRNETS:
+        raise ValueError(f"no shipped DRNet {name!r}; choose one of {sorted(SHIPPED_DRNETS)}")
+    return load_drnet(asset_path(SHIPPED_DRNETS[name]), device=device)
 
 
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
