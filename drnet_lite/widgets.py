@@ -107,7 +107,7 @@ def shipped_explorer(name: str = "mnist-lite", clips: int = 8, seed: int = 7, sc
     ``clips`` content and ``clips`` pose clips of its own kind, drawn from MNIST test digits."""
     from .train import load_shipped_drnet
     from .data import MovingMNIST
-    from .evaluate import test_config
+    from .experiments.moving_mnist import test_config
 
     model, config = load_shipped_drnet(name)
     frames = MovingMNIST(test_config(config.data)).sample(2 * clips, seed=seed).frames
