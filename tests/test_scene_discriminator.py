@@ -8,7 +8,8 @@ import drnet_lite.train as train_module
 from drnet_lite.data.source import scene_labels
 from drnet_lite.data.turntable import Turntable, TurntableConfig
 from drnet_lite.models import DRNet, DRNetConfig, SceneDiscriminator
-from drnet_lite.train import fit, preset
+from drnet_lite.presets import preset
+from drnet_lite.train import fit
 
 DATA = TurntableConfig(image_size=16, seq_len=6, instances=2, azimuth_steps=6, elevations=(10.0, 30.0))
 

@@ -32,7 +32,8 @@ from drnet_lite.atomic import write_json
 from drnet_lite.data import for_split, make_source
 from drnet_lite.evaluate_frames import encode_frames, fit_probe, fresh_scene_discriminator
 from drnet_lite.losses import scene_discriminator_loss, shuffled_partner
-from drnet_lite.train import build_model, fit, preset
+from drnet_lite.presets import preset
+from drnet_lite.train import build_model, fit
 
 
 def scene_of(clips) -> torch.Tensor:
