@@ -39,6 +39,12 @@ def add_train(sub, shipped: Shipped) -> None:
                    help="beta; 0 switches the adversary off (ablation)")
     p.add_argument("--motion-weight", type=nonnegative_float,
                    help="lambda: weight pixels that moved between content and pose frame by 1 + lambda |x_p - x_c| in L_rec (default 0)")
+    p.add_argument("--partner", choices=["clip", "scene"],
+                   help="scene discriminator: shuffled partners from another clip of the batch (the paper) or another scene")
+    p.add_argument("--scene-positives", dest="scene_positives", action="store_true", default=None,
+                   help="scene discriminator: its 'same' pairs are two clips of one scene, not two frames of one clip")
+    p.add_argument("--discriminator", choices=["mlp", "siamese"], help="scene discriminator: the paper's MLP or a siamese comparator")
+    p.add_argument("--discriminator-steps", type=positive_int, help="updates of the scene discriminator per step (default 1)")
     p.add_argument("--pose-dim", type=positive_int)
     p.add_argument("--content-dim", type=positive_int)
     p.add_argument("--width", type=positive_int, help="channels of the first stage (64 in the paper)")
@@ -64,7 +70,8 @@ def train_config(args: argparse.Namespace):
     """The preset named by ``--preset`` with the flags given."""
     from ..presets import preset
 
-    keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "pose_dim", "content_dim",
+    keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "partner", "scene_positives",
+            "discriminator", "discriminator_steps", "pose_dim", "content_dim",
             "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
             "checkpoint_every", "videos", "tiles", "frame_step", "seq_len"]
     return preset(args.preset, **{k: getattr(args, k) for k in keys})
