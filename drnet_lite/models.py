@@ -46,6 +46,8 @@ class DRNetConfig:
         discriminator_hidden: units of each of the two hidden layers of C.
         discriminator: C's architecture, ``"mlp"`` (the paper) or ``"siamese"`` (a comparator of
             two embeddings; see :class:`SceneDiscriminator`).
+        discriminator_norm: C standardises each pose dimension over the batch before reading it, so
+            a pose dimension shrunk towards 0 stays visible to it (:class:`SceneDiscriminator`).
         normalize_content: give the content head's BatchNorm no learnable
             scale and shift, so every content dimension keeps unit variance
             across the batch before the tanh. Content then cannot collapse to
@@ -67,6 +69,7 @@ class DRNetConfig:
     skip: bool = False
     discriminator_hidden: int = 100
     discriminator: str = "mlp"
+    discriminator_norm: bool = False
     normalize_content: bool = False
     content_pool: bool = False
 
@@ -166,13 +169,20 @@ class SceneDiscriminator(nn.Module):
     ``[f(h_p) * f(h_p'), |f(h_p) - f(h_p')|]``. "Do these two name the same scene?" is then a
     comparison of two embeddings, which the concatenating MLP has to learn anew for every pair
     of scenes; the comparator is also symmetric in its two inputs.
+
+    ``normalize=True`` standardises every pose dimension over the batch first (BatchNorm without
+    scale and shift; running statistics in eval mode), as a probe standardises its inputs. Without
+    it the pose encoder can hide from C by shrinking a dimension: its BatchNorm scale goes towards 0,
+    C sees a near-constant number, and the decoder (or a probe that standardises) still reads it.
     """
 
-    def __init__(self, pose_dim: int, hidden: int = 100, kind: str = "mlp") -> None:
+    def __init__(self, pose_dim: int, hidden: int = 100, kind: str = "mlp", normalize: bool = False) -> None:
         super().__init__()
         if kind not in DISCRIMINATORS:
             raise ValueError(f"the scene discriminator must be one of {DISCRIMINATORS}, got {kind!r}")
         self.kind = kind
+        # standardise every pose dimension over the batch (both members of the pairs) before C reads it
+        self.norm = nn.BatchNorm1d(pose_dim, affine=False, eps=1e-8) if normalize else None
         if kind == "mlp":
             self.net = nn.Sequential(
                 nn.Linear(2 * pose_dim, hidden), nn.ReLU(inplace=True),
@@ -184,6 +194,8 @@ class SceneDiscriminator(nn.Module):
             self.compare = nn.Linear(2 * hidden, 1)
 
     def forward(self, pose_a: torch.Tensor, pose_b: torch.Tensor) -> torch.Tensor:
+        if self.norm is not None:
+            pose_a, pose_b = self.norm(torch.cat([pose_a, pose_b])).chunk(2)
         if self.kind == "mlp":
             return self.net(torch.cat([pose_a, pose_b], dim=1)).squeeze(1)
         a, b = self.embed(pose_a), self.embed(pose_b)
@@ -217,7 +229,8 @@ class DRNet(nn.Module):
                                        pool=config.content_pool)
         self.pose_encoder = Encoder(config, config.pose_dim)
         self.decoder = Decoder(config)
-        self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden, config.discriminator)
+        self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden, config.discriminator,
+                                                     config.discriminator_norm)
         self.apply(dcgan_init)
         if config.discriminator == "siamese":  # PyTorch's default init: under N(0, 0.02) its products start near 1e-6
             for layer in self.scene_discriminator.modules():

@@ -83,6 +83,24 @@ def test_old_configs_without_the_new_fields_load_with_the_paper_defaults():
     for key in ("partner", "discriminator_steps", "scene_positives"):
         d.pop(key)
     d["model"].pop("discriminator")
+    d["model"].pop("discriminator_norm")
     again = train_module.TrainConfig.from_dict(d)
     assert (again.partner, again.discriminator_steps, again.scene_positives, again.model.discriminator) == ("clip", 1, False, "mlp")
     assert dataclasses.replace(again, partner="scene").partner == "scene"
+
+
+def test_normalised_discriminator_sees_a_pose_dimension_shrunk_towards_zero():
+    torch.manual_seed(0)
+    plain, normed = SceneDiscriminator(2, 16), SceneDiscriminator(2, 16, normalize=True)
+    pose = torch.randn(64, 2)
+    tiny = pose * torch.tensor([1e-3, 1.0])  # dimension 0 shrunk 1,000 times
+    normed.train()
+    a, b = normed(tiny, tiny.roll(1, 0)), normed(pose, pose.roll(1, 0))
+    assert torch.allclose(a, b, atol=1e-3)  # standardised over the batch: the scale of a dimension does not matter
+    # the plain C hardly sees the shrunk dimension: its output barely depends on it
+    changed = tiny.clone()
+    changed[:, 0] = -changed[:, 0]
+    assert (plain(tiny, tiny) - plain(changed, changed)).abs().max() < 1e-3
+    assert (normed(tiny, tiny) - normed(changed, changed)).abs().max() > 1e-2
+    model = DRNet(DRNetConfig(image_size=16, width=4, content_dim=8, pose_dim=3, discriminator_norm=True))
+    assert model.scene_discriminator.norm is not None and model.scene_discriminator.norm.weight is None

@@ -45,6 +45,8 @@ def add_train(sub, shipped: Shipped) -> None:
                    help="scene discriminator: its 'same' pairs are two clips of one scene, not two frames of one clip")
     p.add_argument("--discriminator", choices=["mlp", "siamese"], help="scene discriminator: the paper's MLP or a siamese comparator")
     p.add_argument("--discriminator-steps", type=positive_int, help="updates of the scene discriminator per step (default 1)")
+    p.add_argument("--discriminator-norm", dest="discriminator_norm", action="store_true", default=None,
+                   help="scene discriminator: standardise each pose dimension over the batch before reading it")
     p.add_argument("--pose-dim", type=positive_int)
     p.add_argument("--content-dim", type=positive_int)
     p.add_argument("--width", type=positive_int, help="channels of the first stage (64 in the paper)")
@@ -71,7 +73,7 @@ def train_config(args: argparse.Namespace):
     from ..presets import preset
 
     keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "partner", "scene_positives",
-            "discriminator", "discriminator_steps", "pose_dim", "content_dim",
+            "discriminator", "discriminator_steps", "discriminator_norm", "pose_dim", "content_dim",
             "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
             "checkpoint_every", "videos", "tiles", "frame_step", "seq_len"]
     return preset(args.preset, **{k: getattr(args, k) for k in keys})
