@@ -143,7 +143,7 @@ def plot(curves: list[dict], path: Path, title: str) -> None:
     ax.set_xlabel("step")
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=6)
     ax = axes[1]
     ax.plot(steps, [math.nan if c["train_adv"] is None else c["train_adv"] for c in curves], marker="o", ms=3, label="L_adv (encoders' BCE to 1/2)")
     ax.plot(steps, [math.nan if c["train_scene"] is None else c["train_scene"] for c in curves], marker="o", ms=3, label="L_C (discriminator)")
@@ -153,6 +153,39 @@ def plot(curves: list[dict], path: Path, title: str) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def compare(runs: list[Path], path: Path, title: str, floor: float | None = None) -> None:
+    """One figure for several runs: pose -> scene probe, fresh C, C's accuracy while training and L_adv."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    panels = (("pose_to_scene_mlp", "pose -> scene, MLP probe"), ("fresh_C", "fresh C on frozen pose pairs"),
+              ("train_C_acc", "C's accuracy while training"), ("train_adv", "L_adv (ln 2: C says 1/2)"))
+    for run in runs:
+        saved = json.loads((run / "curves.json").read_text())
+        curves = saved["curves"]
+        label = run.name
+        for ax, (key, name) in zip(axes, panels):
+            points = [(c["step"], c[key]) for c in curves if c.get(key) is not None]
+            ax.plot(*zip(*points), marker="o", ms=3, label=label)
+            ax.set_title(name, fontsize=9)
+            ax.set_xlabel("step")
+    chance = json.loads((runs[0] / "curves.json").read_text())["curves"][0]["chance"]
+    axes[0].axhline(2 * chance, color="k", ls=":", label="2 x chance")
+    if floor is not None:
+        axes[0].axhline(floor, color="grey", ls="--", label="where things moved -> scene (floor)")
+    axes[3].axhline(math.log(2), color="k", ls=":", label="ln 2")
+    for ax in axes[:3]:
+        ax.set_ylim(0, 1.02)
+    axes[0].legend(fontsize=7)
+    axes[3].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
     plt.close(fig)
 
 
@@ -166,7 +199,15 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="the source's data/cache folder")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="flat overrides of the preset")
     parser.add_argument("--plot-only", action="store_true", help="only draw curves.png from an existing curves.json")
+    parser.add_argument("--compare", nargs="*", default=None, metavar="RUN",
+                        help="draw the curves of these runs (folders with curves.json) into --out (a .png) and stop")
+    parser.add_argument("--floor", type=float, default=None,
+                        help="with --compare: a line in the probe panel (tools/video_pose_floor.py's reading)")
     args = parser.parse_args()
+    if args.compare:
+        compare([Path(r) for r in args.compare], Path(args.out), f"{args.preset}: probe, fresh C and C while training",
+                args.floor)
+        return
     if args.plot_only:
         saved = json.loads((Path(args.out) / "curves.json").read_text())
         plot(saved["curves"], Path(args.out) / "curves.png", f"{saved['preset']} {saved['overrides']}")
