@@ -8,6 +8,7 @@ while saving never leaves a half-written checkpoint behind.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import pickle
 from pathlib import Path
@@ -29,9 +30,16 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``payload`` to ``path`` atomically (unique temp file, fsync, rename)."""
-    payload = {"format": FORMAT, **payload}
-    return atomic_write(path, lambda handle: torch.save(payload, handle))
+    """Write ``payload`` to ``path`` atomically (unique temp file, fsync, rename).
+
+    The payload is serialised in memory first and then written as bytes: ``torch.save`` streaming
+    into a file turns a full disk into an opaque ``RuntimeError`` ("unexpected pos"), whereas a
+    plain write raises ``OSError(ENOSPC)``, which :func:`~drnet_lite.atomic.atomic_path` reports as
+    "no space left on device" with the path, removing the temporary file and keeping the old checkpoint.
+    """
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **payload}, buffer)
+    return atomic_write(path, lambda handle: handle.write(buffer.getbuffer()))
 
 
 def _tensor_not_finite(value: Any) -> bool | None:
