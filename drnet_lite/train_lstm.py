@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
-from .course import device_of, pick_device
+from .device import device_of, pick_device
 from .data import ClipSource, for_split, make_source
 from .distributed import current as distributed_context
 from .loop import LoopState, train_loop
