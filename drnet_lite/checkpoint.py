@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import numbers
 import os
 import pickle
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from numpy import bool_ as np_bool
 
 from .atomic import atomic_write, first_bad
 
@@ -109,6 +111,40 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, half: 
     return save_checkpoint(slim, out)
 
 
+def check_field_types(config: Any) -> None:
+    """Raise ``ValueError`` naming the first field of the dataclass ``config`` declared ``int``, ``float``,
+    ``bool`` or ``str`` whose value is of another kind (``width=8.5``, ``steps="3"``); an ``int`` is a
+    ``float`` too, a ``bool`` is neither."""
+    for item in dataclasses.fields(config):
+        value, kind = getattr(config, item.name), str(item.type)
+        if kind == "int":
+            ok, wanted = isinstance(value, numbers.Integral) and not isinstance(value, bool), "a whole number"
+        elif kind == "float":
+            ok, wanted = isinstance(value, numbers.Real) and not isinstance(value, bool), "a number"
+        elif kind == "bool":
+            ok, wanted = isinstance(value, (bool, np_bool)), "True or False"
+        elif kind == "str":
+            ok, wanted = isinstance(value, str), "a string"
+        else:
+            continue
+        if not ok:
+            raise ValueError(f"{item.name} must be {wanted}, got {value!r} ({type(value).__name__})")
+
+
+def read_config(payload: dict[str, Any], path: str | os.PathLike, from_dict: Callable[[Any], Any],
+                key: str = "config") -> Any:
+    """``from_dict(payload[key])``: the config a checkpoint stores, rebuilt. A missing or invalid one
+    (a bad value, a wrong type) raises :class:`CheckpointError` naming ``path`` and what was wrong."""
+    try:
+        return from_dict(payload[key])
+    except KeyError as exc:
+        problem = f"{key!r} is missing" if exc.args and exc.args[0] == key else f"it lacks the field {exc}"
+    except (TypeError, ValueError, AttributeError) as exc:
+        problem = str(exc) or type(exc).__name__
+    raise CheckpointError(f"{path}: the config stored in this checkpoint is not valid ({problem}); it was not "
+                          "written by this version of drnet_lite, or was edited: use another checkpoint or train again")
+
+
 def load_for_resume(path: Path | None, kind: str, config: Any, from_dict: Callable[[dict], Any]) -> dict[str, Any]:
     """The checkpoint a run resumes from, after checking that it exists and was made with ``config``
     (a dataclass with ``steps`` and ``device``; only those two may differ)."""
@@ -120,7 +156,7 @@ def load_for_resume(path: Path | None, kind: str, config: Any, from_dict: Callab
             f"--resume: {path} holds exported weights (no optimiser state), which cannot be resumed; "
             "resume from the training run's own checkpoint, or start a new run in another --out"
         )
-    saved = from_dict(payload["config"])
+    saved = read_config(payload, path, from_dict)
     free = {name: getattr(config, name) for name in RESUMABLE_CHANGES if hasattr(config, name)}
     if dataclasses.replace(saved, **free) != config:
         raise ValueError(f"--resume: {path} was trained with another config; only {', '.join(RESUMABLE_CHANGES)} may change")

@@ -89,6 +89,8 @@ def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], 
             if agree(stop.requested):
                 save(step)
                 raise interrupted(run, step)
+        if state.step == 0:  # a run of 0 steps: its checkpoint holds the initial weights, as its result says
+            save(0)
     finally:
         stop.restore()
         run.close()

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .checkpoint import check_field_types
+
 
 #: Largest frame size the models are built for (the paper uses 64 and 128; a stage is added per doubling).
 MAX_IMAGE_SIZE = 256
@@ -66,6 +68,7 @@ class DRNetConfig:
     content_pool: bool = False
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         size = self.image_size
         if size < 8 or size > MAX_IMAGE_SIZE or size & (size - 1):
             raise ValueError(f"image_size must be a power of two from 8 to {MAX_IMAGE_SIZE} (32, 64, 128), got {size}")

@@ -27,7 +27,7 @@ import torch
 
 from .assets import SHIPPED_DRNETS, asset_path
 from .atomic import write_text
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
+from .checkpoint import CheckpointError, check_field_types, load_checkpoint, load_for_resume, read_config
 from .device import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
@@ -71,6 +71,7 @@ class TrainConfig:
     amp: bool = False  # CUDA only: bf16 autocast where supported, else fp16 + GradScaler (drnet_lite.precision)
 
     def validate(self) -> None:
+        check_field_types(self)
         if self.model.image_size != self.data.image_size:
             raise ValueError(f"model.image_size {self.model.image_size} != data.image_size {self.data.image_size}")
         if self.model.channels != self.data.num_channels:
@@ -131,7 +132,9 @@ def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
             data[key] = value
     data_config = type(config.data)(**data)
     model["channels"] = data_config.num_channels
-    return dataclasses.replace(config, model=DRNetConfig(**model), data=data_config, **top)
+    changed = dataclasses.replace(config, model=DRNetConfig(**model), data=data_config, **top)
+    changed.validate()  # a bad value is named now, not when training starts
+    return changed
 
 
 def learning_rate(config: Any, step: int) -> float:
@@ -297,8 +300,8 @@ def checkpoint_payload(model: DRNet, optimizers: Optimizers, config: TrainConfig
 def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[DRNet, TrainConfig]:
     """Rebuild a trained DRNet (eval mode) and its config from a checkpoint."""
     payload = load_checkpoint(path, kind="drnet", map_location="cpu")
+    config = read_config(payload, path, TrainConfig.from_dict)
     try:
-        config = TrainConfig.from_dict(payload["config"])
         model = DRNet(config.model)
         model.load_state_dict(payload["state"])
     except (KeyError, TypeError, RuntimeError) as exc:

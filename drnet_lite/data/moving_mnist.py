@@ -184,6 +184,13 @@ def render(digits: torch.Tensor, positions: torch.Tensor, image_size: int, chann
     limit = image_size - size
     if limit < 0:
         raise ValueError(f"digits of {size} px do not fit in {image_size} px frames")
+    if not digits.is_floating_point():
+        raise ValueError(f"digits must be float images in [0, 1], got dtype {digits.dtype}; use digits.float() / 255")
+    if digits.numel() and (bool((digits < 0).any()) or bool((digits > 1).any())):
+        raise ValueError(f"digits must lie in [0, 1], got values from {float(digits.min()):g} to "
+                         f"{float(digits.max()):g}" + ("; divide by 255" if float(digits.max()) > 1.5 else ""))
+    if positions.is_floating_point() and bool((positions != positions.round()).any()):
+        raise ValueError("positions must be whole pixels (row, col), got fractions; round them first (positions.round())")
     positions = positions.to(device=digits.device, dtype=torch.int64)
     if positions.numel() and (positions.min() < 0 or positions.max() > limit):
         raise ValueError(f"positions must lie in [0, {limit}] so that every digit is inside the frame")
