@@ -22,6 +22,7 @@ import math
 import os
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -240,32 +241,51 @@ def open_run(folder: str | os.PathLike | None, resume: bool = False, overwrite: 
 
 
 class DeferredInterrupt:
-    """While installed, Ctrl-C (SIGINT) only sets :attr:`requested`; the loop checks it between steps,
-    saves, and stops. A second Ctrl-C interrupts at once. Outside the main thread it does nothing."""
+    """While installed, Ctrl-C (SIGINT) and SIGTERM only set :attr:`requested` (and :attr:`signal_name`);
+    the loop checks it between steps, saves, and stops. A second signal interrupts at once
+    (``KeyboardInterrupt``); should that land in a finaliser, where Python would print "Exception
+    ignored ... KeyboardInterrupt" and drop it, it is dropped quietly: the first signal already stops
+    the loop after the step in progress. Outside the main thread it does nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self.signal_name = ""
+        self._previous: dict[int, Any] = {}
+        self._hook: Any = None
 
     def _handler(self, signum, frame) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        self.signal_name = signal.Signals(signum).name
+
+    def _unraisable(self, unraisable) -> None:
+        if not (self.requested and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+            self._hook(unraisable)
 
     def install(self) -> "DeferredInterrupt":
         try:
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handler)
         except ValueError:  # not the main thread
-            self._previous = None
+            self._previous = {}
+            return self
+        self._hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}
+        if self._hook is not None:
+            if sys.unraisablehook == self._unraisable:
+                sys.unraisablehook = self._hook
+            self._hook = None
 
 
-def interrupted(run: Run, step: int) -> Interrupted:
-    """The exception a loop raises after saving on Ctrl-C."""
+def interrupted(run: Run, step: int, by: str = "") -> Interrupted:
+    """The exception a loop raises after saving on Ctrl-C or SIGTERM (``by``: the signal's name, if known)."""
     where = f"step {step} was saved to {run.checkpoint}; continue with --resume" if run.checkpoint else "nothing was saved"
-    return Interrupted(f"interrupted: {where}")
+    return Interrupted(f"interrupted{f' ({by})' if by else ''}: {where}")
