@@ -36,7 +36,7 @@ from .precision import Precision, plain_update
 from .losses import (adversarial_loss, motion_weights, reconstruction_loss, scene_discriminator_loss, shuffled_partner,
                      similarity_loss, weighted_reconstruction_loss)
 from .models import DRNet, DRNetConfig
-from .loop import LoopState, train_loop
+from .loop import start_state, train_loop
 from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
 from .swap import reconstruction_figure, swap_figure
 from .viz import save_png
@@ -366,17 +366,12 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
         optimizers = Optimizers.create(model, config)
         precision = Precision.create(device, config.amp, average_gradients=dist.average_gradients)
         data_rng, shared_rng = dist.generators(config.seed)  # the same generator in a world of one
-        history: list[dict[str, float]] = []
-        step, elapsed = 0, 0.0
-        if resume:
-            payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
+        payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict) if resume else None
+        if payload is not None:
             model.load_state_dict(payload["state"])
             optimizers.load_state_dict(payload["optimizers"])
-            dist.restore_rng(payload["rng"], data_rng, shared_rng)
             precision.load_state_dict(payload.get("scaler", {}))
-            torch.set_rng_state(payload["rng"]["torch"])
-            step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
-            run.saved_step = step
+        state = start_state(run, payload, lambda rng: dist.restore_rng(rng, data_rng, shared_rng))
 
         if compile_model:
             for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
@@ -388,7 +383,6 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
                              "use a smaller max_step or longer clips (seq_len)") from exc
         preview = preview_frames(config, root=data_root, device=device) if out is not None else None
-        state = LoopState(step, history, elapsed)
 
         def save(at_step: int) -> None:  # every rank checks the (identical) state is finite; rank 0 writes
             rng = dist.rng_states(data_rng, shared_rng)  # a collective: every rank takes part
