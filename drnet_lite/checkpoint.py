@@ -22,7 +22,7 @@ from .atomic import atomic_write, first_bad
 
 FORMAT = "drnet_lite/1"
 #: What a training checkpoint holds only to be resumed.
-RESUME_ONLY = ("optimizers", "optimizer", "rng")
+RESUME_ONLY = ("optimizers", "optimizer", "rng", "log_partial")
 #: Config fields a resumed run may change.
 RESUMABLE_CHANGES = ("steps", "device", "checkpoint_every", "log_every", "image_every")
 

@@ -388,6 +388,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             rng = dist.rng_states(data_rng, shared_rng)  # a collective: every rank takes part
             payload = checkpoint_payload(model, optimizers, config, at_step, data_rng, state.history, state.elapsed)
             payload["rng"].update(rng)
+            payload["log_partial"] = state.partial_record()
             if precision.state_dict():
                 payload["scaler"] = precision.state_dict()
             run.save(payload, after=lambda: write_history_csv(state.history, out / "history.csv"))

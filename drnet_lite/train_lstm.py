@@ -208,6 +208,7 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
             payload = _payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
                                state.elapsed)
             payload["rng"].update(states)
+            payload["log_partial"] = state.partial_record()
             run.save(payload, after=lambda: write_history_csv(state.history, out / "history.csv"))
     except BaseException:
         run.close()
