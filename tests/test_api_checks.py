@@ -54,3 +54,12 @@ def test_render_refuses_0_to_255_digits_and_fractional_positions():
     with pytest.raises(ValueError, match="positions must be whole pixels"):
         render(digits, positions.float() + 0.5, 8)
     assert torch.equal(render(digits, positions.float() + 2, 8), render(digits, positions + 2, 8))  # whole floats
+
+
+@pytest.mark.parametrize("base", ["video-64", "turntable-lite"])
+def test_ablations_of_a_source_without_digits_are_refused_before_training(tmp_path, base):
+    from drnet_lite.ablations import run_ablations
+
+    with pytest.raises(ValueError, match=f"need a Moving MNIST preset .*mnist-lite.*; '{base}' trains on"):
+        run_ablations(base=base, names=["full"], out_root=tmp_path / "runs", steps=1)
+    assert not (tmp_path / "runs").exists()
