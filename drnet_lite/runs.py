@@ -111,10 +111,16 @@ def release_lock(lock: Path) -> None:
         lock.unlink(missing_ok=True)
 
 
-def probe_folder(folder: Path) -> None:
-    """Create ``folder`` and check that files can be written in it."""
+def probe_folder(folder: Path) -> Path | None:
+    """Create ``folder`` and check that files can be written in it. Returns the topmost folder this
+    created (``folder`` or one of its parents), or None if ``folder`` existed."""
     if folder.exists() and not folder.is_dir():
         raise RunFolderError(f"--out {folder} is a file, not a folder; choose another --out")
+    created = None
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        created = parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-probe-{os.getpid()}{TMP_SUFFIX}"
@@ -123,6 +129,19 @@ def probe_folder(folder: Path) -> None:
     except OSError as exc:
         raise RunFolderError(f"--out {folder} cannot be written ({exc.strerror or exc}); "
                              "choose a folder you can write to") from None
+    return created
+
+
+def remove_if_empty(folder: Path, top: Path) -> None:
+    """Remove ``folder`` (and an empty ``images/`` in it), then its parents up to ``top``, while they are empty."""
+    for path in (folder / "images", folder, *folder.parents):
+        try:
+            path.rmdir()  # only ever removes an empty folder
+        except OSError:
+            if path != folder / "images":
+                return
+        if path == top:
+            return
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:
@@ -164,9 +183,10 @@ def check_losses(losses: dict[str, Any], step: int, last_good: Path | None) -> N
 class Run:
     """An opened run folder (or none: ``folder is None`` keeps everything in memory)."""
 
-    def __init__(self, folder: Path | None, lock: Path | None = None) -> None:
+    def __init__(self, folder: Path | None, lock: Path | None = None, created: Path | None = None) -> None:
         self.folder = folder
         self.lock = lock
+        self.created = created  # the topmost folder opening this run created: removed again if left empty
         self.saved_step: int | None = None
 
     @property
@@ -196,10 +216,14 @@ class Run:
                 after()
 
     def close(self) -> None:
+        """Release the folder; a folder this run created and left empty (a run that failed before
+        writing anything) is removed, so it does not stand in the way of the next attempt."""
         if self.lock is not None:
             release_lock(self.lock)
             atexit.unregister(self.close)
             self.lock = None
+            if self.created is not None and self.folder is not None:
+                remove_if_empty(self.folder, self.created)
 
 
 def open_run(folder: str | os.PathLike | None, resume: bool = False, overwrite: bool = False) -> Run:
@@ -215,8 +239,13 @@ def open_run(folder: str | os.PathLike | None, resume: bool = False, overwrite: 
             raise RunFolderError("resume needs a run folder (--out)")
         return Run(None)
     folder = Path(folder)
-    probe_folder(folder)
-    lock = acquire_lock(folder)
+    created = probe_folder(folder)
+    try:
+        lock = acquire_lock(folder)
+    except BaseException:
+        if created is not None:
+            remove_if_empty(folder, created)
+        raise
     try:
         remove_stale_temp_files(folder)
         existing = [folder / name for name in RUN_FILES if (folder / name).exists()]
@@ -234,8 +263,10 @@ def open_run(folder: str | os.PathLike | None, resume: bool = False, overwrite: 
                 picture.unlink()
     except BaseException:
         release_lock(lock)
+        if created is not None:
+            remove_if_empty(folder, created)
         raise
-    run = Run(folder, lock)
+    run = Run(folder, lock, created)
     atexit.register(run.close)  # released even when setup fails before the loop's own cleanup
     return run
 
