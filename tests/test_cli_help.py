@@ -13,7 +13,7 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 
 def test_the_commands_are_all_there():
-    assert list(_commands()) == ["demo", "train", "evaluate", "export", "train-lstm", "predict", "evaluate-lstm",
+    assert list(_commands()) == ["demo", "train", "evaluate", "swap", "export", "train-lstm", "predict", "evaluate-lstm",
                                  "train-judge", "download", "evaluate-kth", "ablations", "presets"]
 
 

@@ -6,6 +6,8 @@ Commands:
                   a rollout of the shipped pose LSTM.
     train         train DRNet from a preset, with flags for the paper's ablations.
     evaluate      swap fidelity, swap content accuracy and leakage probes of a checkpoint.
+    swap          the content of some clips in the pose of others (your videos, or the
+                  checkpoint's own source): a swap matrix PNG and GIFs.
     ablations     train and score the paper's ablations back to back: one table.
     export        a slim copy of a checkpoint (weights and config) for shipping.
     train-lstm    train the pose LSTM on a frozen DRNet (future prediction).
@@ -23,7 +25,7 @@ import argparse
 import sys
 
 from ..assets import REPO_ASSETS
-from . import demo, evaluate, files, judge, prediction, train
+from . import demo, evaluate, files, judge, prediction, swap, train
 from .common import Parser, Shipped, dataset_help
 
 #: The shipped files the commands fall back on (read when the parser is built and when a command runs,
@@ -34,7 +36,7 @@ SHIPPED_DRNET2 = REPO_ASSETS / "mnist2-lite.pt"
 SHIPPED_JUDGE = REPO_ASSETS / "digit_judge.pt"
 
 #: The groups, in the order their commands appear in ``--help``.
-GROUPS = (demo, train, evaluate, files, prediction, judge)
+GROUPS = (demo, train, evaluate, swap, files, prediction, judge)
 
 
 def shipped() -> Shipped:
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Every command's parser, by name, in the order of ``--help``.
 ADDERS = {name: add for group in GROUPS for name, add in group.COMMANDS.items()}
-COMMAND_ORDER = ("demo", "train", "evaluate", "export", "train-lstm", "predict", "evaluate-lstm", "train-judge",
+COMMAND_ORDER = ("demo", "train", "evaluate", "swap", "export", "train-lstm", "predict", "evaluate-lstm", "train-judge",
                  "download", "evaluate-kth", "ablations", "presets")
 
 

@@ -119,24 +119,15 @@ def add_predict(sub, shipped: Shipped) -> None:
 def video_file_clips(drnet_config, path: str, length: int, clips: int, start: int = 0, data_root=None) -> torch.Tensor:
     """Clips (clips, length, C, S, S) of one video file, read the way the DRNet's video source reads its videos
     (size, colour, crop, tiles, frame step): frames ``start .. start + length - 1`` of evenly spaced tiles."""
-    import dataclasses
+    from ..data.video import describe_reading, file_clips, reading_config
 
-    from ..data.video import VideoConfig, load_videos
-
-    data = drnet_config.data
-    if not isinstance(data, VideoConfig):
-        data = VideoConfig(image_size=drnet_config.model.image_size,
-                           channels="grey" if drnet_config.model.channels == 1 else "rgb")
-    if drnet_config.model.channels != data.num_channels:
-        raise ValueError(f"the DRNet reads {drnet_config.model.channels}-channel frames; a video gives 1 (grey) or 3 (rgb)")
-    config = dataclasses.replace(data, videos=(str(path),), max_frames=0)
-    _, arrays, _ = load_videos(config, data_root, progress=True, verbose=True)
-    frames = torch.from_numpy(arrays[0].copy())  # (T, tiles, C, S, S) uint8
-    if start < 0 or start + length > len(frames):
-        raise ValueError(f"{path} gives {len(frames)} frames (after frame_step {config.frame_step}); frames {start} to "
-                         f"{start + length - 1} are needed: use a smaller --start, --observe or --horizon")
-    tiles = torch.linspace(0, frames.shape[1] - 1, min(clips, frames.shape[1])).round().long()
-    return frames[start:start + length, tiles].transpose(0, 1).float().div_(255.0)
+    config = reading_config(drnet_config.data, drnet_config.model.image_size, drnet_config.model.channels)
+    print(f"{path}: frames read as this DRNet's source reads them: {describe_reading(config)}")
+    tiles = torch.linspace(0, config.num_tiles - 1, min(clips, config.num_tiles)).round().long().tolist()
+    try:
+        return file_clips(path, config, length, start, tiles, data_root)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (--start, --observe and --horizon set the frames)") from None
 
 
 def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: int, clips: int = 4, seed: int = 0,

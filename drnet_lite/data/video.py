@@ -39,7 +39,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -267,7 +267,8 @@ def decode_video(path: str | os.PathLike, config: VideoConfig, progress: bool = 
     except VideoDecodeError:
         raise
     except Exception as exc:  # av.error.FFmpegError and friends: not a video, or corrupt
-        raise VideoDecodeError(f"{path}: cannot be decoded as a video ({type(exc).__name__}: {exc})") from exc
+        detail = str(exc).replace(f": '{path}'", "")  # PyAV repeats the file name
+        raise VideoDecodeError(f"{path}: cannot be decoded as a video ({type(exc).__name__}: {detail})") from exc
     if pending:
         parts.append(_process(pending, config))
     if decoded == 0:
@@ -440,6 +441,8 @@ def load_videos(config: VideoConfig, cache_dir: str | os.PathLike | None = None,
     summary.seconds = time.perf_counter() - start
     if verbose and (summary.skipped or summary.decoded):
         print(summary)
+    if not arrays and len(summary.skipped) == 1 and len(files) == 1:  # one file: one line
+        raise ValueError(f"no video could be loaded from {summary.skipped[0][0]}: {summary.skipped[0][1]}")
     if not arrays:
         named = ", ".join(config.videos) or "(none given)"
         raise ValueError(f"no video could be loaded from {named}:\n{summary}\n"
@@ -569,6 +572,58 @@ register_source("video", VideoConfig, _make_video_source,
                 "real footage from video files or folders, decoded with PyAV (root: the cache folder)")
 
 
+# ----------------------------------------------------------------------------- a user's files, read for a trained model
+
+
+def reading_config(data: Any, image_size: int, channels: int) -> VideoConfig:
+    """How video files are read for a model trained on the source config ``data``, whose frames are
+    ``channels`` x ``image_size`` x ``image_size``: a video source's own settings (size, colour, crop,
+    tiles, frame step); any other source's size and colour, centre-cropped, every frame, whole frames.
+
+    Raises ``ValueError`` for a model whose frames are not grey or colour (one channel per digit)."""
+    if channels not in COLOUR_MODES.values():
+        raise ValueError(f"this DRNet reads {channels}-channel frames (one channel per digit); a video gives grey "
+                         "(1) or colour (3) frames, so it cannot be fed video files: use its own source's clips")
+    if isinstance(data, VideoConfig):
+        return replace(data, videos=(), max_frames=0)
+    return VideoConfig(image_size=image_size, channels="grey" if channels == 1 else "rgb", resize="crop")
+
+
+def describe_reading(config: VideoConfig) -> str:
+    """``config``'s conversion of a video's frames, in words."""
+    resize = "centre-cropped to a square" if config.resize == "crop" else "squashed to a square"
+    tiles = "" if config.tiles == (1, 1) else f", each frame cut into {config.tiles[0]}x{config.tiles[1]} tiles"
+    step = "" if config.frame_step == 1 else f", every {config.frame_step}th frame"
+    colour = "grey" if config.channels == "grey" else "colour (RGB)"
+    return f"{colour}{tiles}, {resize}, resized to {config.image_size}x{config.image_size}{step}"
+
+
+def file_clips(path: str | os.PathLike, config: VideoConfig, length: int, start: int = 0,
+               tiles: Sequence[int] | None = None, cache_dir: str | os.PathLike | None = None,
+               verbose: bool = True) -> torch.Tensor:
+    """Float clips (n, length, C, S, S) in [0, 1] of one video file read with ``config``: frames
+    ``start .. start + length - 1`` (counted after the frame step) of the tiles ``tiles`` (default: all).
+
+    A file used with the frames that decoded (see :func:`decode_video`) is a one-line warning, printed
+    whatever ``verbose`` (which shows the progress and the load summary).
+
+    Raises ``ValueError`` naming the file when it does not decode or is too short for the clip."""
+    config = replace(config, videos=(str(path),), max_frames=0)
+    _, arrays, summary = load_videos(config, cache_dir, progress=verbose, verbose=verbose)
+    if not verbose:
+        for name, warning in summary.warnings:
+            print(f"warning {name}: {warning}")
+    frames = torch.from_numpy(np.asarray(arrays[0]))  # (T, tiles, C, S, S) uint8
+    if start < 0 or start + length > len(frames):
+        after = f" after a frame step of {config.frame_step}" if config.frame_step > 1 else ""
+        raise ValueError(f"{path} gives {len(frames)} frames{after}; frames {start} to {start + length - 1} are "
+                         f"needed: {'use a smaller start or ' if start else ''}ask for fewer frames, or use a longer video")
+    chosen = list(range(frames.shape[1])) if tiles is None else list(tiles)
+    if any(not 0 <= k < frames.shape[1] for k in chosen):
+        raise ValueError(f"tiles {chosen}: {path} is cut into {frames.shape[1]} tiles (0 to {frames.shape[1] - 1})")
+    return frames[start:start + length, chosen].transpose(0, 1).float().div_(255.0)
+
+
 # ----------------------------------------------------------------------------- a synthetic video for tests and notebooks
 
 
@@ -649,6 +704,7 @@ def sample_video(folder: str | os.PathLike, frames: int = 200, seed: int = 0) ->
 
 __all__ = [
     "VideoConfig", "VideoSource", "VideoClips", "VideoCache", "VideoSummary", "VideoDecodeError",
-    "find_videos", "decode_video", "load_videos", "tile_and_resize", "split_scenes",
+    "find_videos", "decode_video", "load_videos", "tile_and_resize", "split_scenes", "reading_config",
+    "describe_reading", "file_clips",
     "synthetic_frames", "write_synthetic_video", "sample_video", "default_cache_dir", "VTEST", "VIDEO_SUFFIXES",
 ]
