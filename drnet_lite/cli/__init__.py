@@ -14,7 +14,7 @@ Commands:
     predict       roll a trained pose LSTM out: a strip image and an animated GIF.
     evaluate-lstm per-step PSNR/SSIM against two baselines, long-horizon judge accuracy.
     train-judge   train the digit classifier used to score swaps.
-    download      fetch MNIST into the data folder (md5-checked).
+    download      fetch MNIST (md5-checked), KTH or small NORB into the data folder.
     presets       list the training presets and their settings.
 """
 from __future__ import annotations

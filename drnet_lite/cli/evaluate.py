@@ -14,12 +14,12 @@ from .flags import existing, json_file, positive_int, probe_clips
 def add_evaluate(sub, shipped: Shipped) -> None:
     p = add_command(sub, "evaluate", "measure disentanglement of a trained DRNet",
                     "--checkpoint runs/lite/checkpoint.pt    # table + metrics.json beside it")
-    p.add_argument("--checkpoint", required=True, type=existing("checkpoint"))
+    p.add_argument("--checkpoint", required=True, type=existing("checkpoint"), help="the DRNet checkpoint to score (train writes RUN/checkpoint.pt)")
     p.add_argument("--judge", default=None, type=existing("digit judge"), help="digit judge weights (default: assets/digit_judge.pt)")
     p.add_argument("--pairs", type=positive_int, default=500, help="fixed (content, pose) test pairs")
     p.add_argument("--probe-clips", type=probe_clips, default=2000, help="test clips for the leakage probes")
     p.add_argument("--out", default=None, type=json_file, help="JSON file (default: metrics.json beside the checkpoint)")
-    p.add_argument("--data", default=None)
+    p.add_argument("--data", default=None, help="the data folder (MNIST/, KTH/, ... below it; default: $DRNET_DATA, else the user cache)")
     p.set_defaults(func=run_evaluate)
 
 

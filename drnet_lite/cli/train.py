@@ -31,25 +31,27 @@ def add_train(sub, shipped: Shipped) -> None:
     p.add_argument("--seq-len", type=positive_int, help="frames per clip")
     p.add_argument("--steps", type=positive_int, help="total training steps")
     add_run_flags(p)
-    p.add_argument("--batch-size", type=batch_size)
-    p.add_argument("--lr", type=positive_float)
+    p.add_argument("--batch-size", type=batch_size, help="clips per step, at least 2 (default: the preset's)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: the preset's)")
     p.add_argument("--lr-decay", type=share, help="share of the steps at the end over which lr falls linearly to 0 (default 0: constant)")
     p.add_argument("--similarity-weight", "--alpha", dest="similarity_weight", type=nonnegative_float, help="alpha")
     p.add_argument("--adversarial-weight", "--beta", dest="adversarial_weight", type=nonnegative_float,
                    help="beta; 0 switches the adversary off (ablation)")
     p.add_argument("--motion-weight", type=nonnegative_float,
                    help="lambda: weight pixels that moved between content and pose frame by 1 + lambda |x_p - x_c| in L_rec (default 0)")
-    p.add_argument("--pose-dim", type=positive_int)
-    p.add_argument("--content-dim", type=positive_int)
+    p.add_argument("--pose-dim", type=positive_int, help="size of the pose vector h_p")
+    p.add_argument("--content-dim", type=positive_int, help="size of the content vector h_c")
     p.add_argument("--width", type=positive_int, help="channels of the first stage (64 in the paper)")
     p.add_argument("--max-step", type=nonnegative_int, help="largest distance in frames between the four frames of a step")
-    p.add_argument("--num-digits", type=positive_int)
+    p.add_argument("--num-digits", type=positive_int, help="Moving MNIST: digits per clip")
     p.add_argument("--channels", choices=["grey", "per-digit", "rgb"],
                    help="channel mode of the data (Moving MNIST: grey or per-digit; video: grey or rgb)")
-    p.add_argument("--image-size", type=image_size)
-    p.add_argument("--normalize-content", dest="normalize_content", action="store_true", default=None)
-    p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--image-size", type=image_size, help="frame size, a power of two (32, 64, 128)")
+    p.add_argument("--normalize-content", dest="normalize_content", action="store_true", default=None,
+                   help="normalise the content vector over the batch (no collapse to a constant)")
+    p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false",
+                   help="the paper's plain content head")
+    p.add_argument("--seed", type=int, help="seed of the weights and the batches (default: the preset's)")
     p.add_argument("--device", default=None, type=device, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision on CUDA: bfloat16 where supported, else float16 with a gradient scaler (T4)")
     p.add_argument("--data", "--root", dest="data", default=None,
@@ -103,8 +105,8 @@ def add_ablations(sub, shipped: Shipped) -> None:
     p.add_argument("--json", default=None, type=json_file, help="also write the rows to this JSON file")
     p.add_argument("--pairs", type=positive_int, default=500, help="fixed (content, pose) test pairs")
     p.add_argument("--probe-clips", type=probe_clips, default=2000, help="test clips for the leakage probes")
-    p.add_argument("--device", default=None, type=device)
-    p.add_argument("--data", default=None)
+    p.add_argument("--device", default=None, type=device, help="cpu, cuda, cuda:N, mps or auto (default: the best there is)")
+    p.add_argument("--data", default=None, help="the data folder (MNIST/, KTH/, ... below it; default: $DRNET_DATA, else the user cache)")
     p.set_defaults(func=run_ablations)
 
 
