@@ -49,8 +49,13 @@ def atomic_path(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator[
     _check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX + (path.suffix if keep_suffix else ""),
-                               dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX + (path.suffix if keep_suffix else ""),
+                                   dir=path.parent)
+    except OSError as exc:  # named by the file meant, not by the temporary name
+        if exc.errno in NO_SPACE:
+            raise no_space_error(path, existed) from None
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     try:
         yield Path(tmp)

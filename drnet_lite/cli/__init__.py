@@ -59,6 +59,25 @@ COMMAND_ORDER = ("demo", "train", "evaluate", "swap", "export", "train-lstm", "p
                  "download", "evaluate-kth", "ablations", "presets")
 
 
+def describe_os_error(exc: OSError) -> str:
+    """One line for a file-system or network error, with the hint that fits it."""
+    import errno
+
+    from ..atomic import NO_SPACE
+
+    if exc.errno in NO_SPACE:  # the message already names the path and what was kept
+        return str(exc.strerror or exc)
+    name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+    what = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{name}{what}; choose a place you can write to, or fix its permissions"
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST):
+        return f"{name}{what}; check the path"
+    if getattr(exc, "filename", None) is None:  # no file involved: a network error (no connection, a timeout)
+        return f"{what}; check the network connection (or copy the files by hand: see --help)"
+    return f"{name}{what}; check the path and its permissions"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command. Every error of the package's own kinds, and every file-system error, is reported
     as one line on stderr with exit status 2 (1 for a judge below its bar, 130 after Ctrl-C)."""
@@ -78,9 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             KTHError, RunFolderError, TrainingDiverged, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a file in the way, a read-only folder, a full disk
-        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"error:{name} {exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+    except OSError as exc:  # a file in the way, a read-only folder, a full disk, no network
+        print(f"error: {describe_os_error(exc)}", file=sys.stderr)
         return 2
     except Interrupted as exc:
         print(str(exc), file=sys.stderr)

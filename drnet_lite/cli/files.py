@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from .common import Shipped, UsageError, add_command
-from .flags import existing, json_file, positive_float
+from .flags import check_output, existing, json_file, positive_float
 
 
 # --- download ---
@@ -84,6 +84,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     if Path(args.out).exists() and Path(args.out).resolve() != Path(args.checkpoint).resolve() and not args.overwrite:
         raise UsageError(f"{args.out} exists; pass --overwrite to replace it, or choose another --out")
+    check_output(args.out)
     out = export_weights(args.checkpoint, args.out, half=args.half)
     kind = load_checkpoint(out)["kind"]
     load_drnet(out) if kind == "drnet" else load_pose_lstm(out)  # check it loads

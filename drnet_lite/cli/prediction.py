@@ -12,8 +12,8 @@ import torch
 
 from ..atomic import write_bytes
 from .common import Shipped, UsageError, add_command, format_table
-from .flags import (add_run_flags, device, existing, fps, json_file, nonnegative_int, out_folder, positive_float,
-                    positive_int, share)
+from .flags import (add_run_flags, check_output, default_output, device, existing, fps, json_file, nonnegative_int,
+                    out_folder, positive_float, positive_int, share)
 
 #: Future steps shown in the strip image (those within the horizon).
 STRIP_STEPS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -161,6 +161,7 @@ def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: i
 def run_predict(args: argparse.Namespace) -> int:
     from ..evaluate_prediction import check_standard_clips, standard_file_mse
 
+    check_output(args.out, folder=True)
     drnet, drnet_config, lstm, _ = load_pair(args)
     video_frames = None
     if args.video:  # read before any picture is made
@@ -204,7 +205,8 @@ def add_evaluate_lstm(sub, shipped: Shipped) -> None:
     p.add_argument("--long-clips", type=positive_int, default=200, help="fixed test clips for the long-horizon judge")
     p.add_argument("--long-at", type=positive_int, nargs="+", default=[100, 500], help="rollout frames to judge")
     p.add_argument("--judge", default=None, type=existing("digit judge"), help="digit judge checkpoint for the long-horizon accuracy (default: the shipped one)")
-    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: prediction_metrics.json beside the checkpoint)")
+    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: prediction_metrics.json beside "
+                   "the checkpoint; for a shipped one in assets/, runs/<its name>/prediction_metrics.json)")
     p.add_argument("--figure", default=None, type=json_file, help="PNG of the per-step curves (default: the JSON's name with .png)")
     p.set_defaults(func=run_evaluate_lstm)
 
@@ -229,10 +231,8 @@ def run_evaluate_lstm(args: argparse.Namespace) -> int:
     from ..judge import load_judge
     from ..viz import plot_prediction_curves
 
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
-    json_file(str(out))
-    figure = Path(args.figure) if args.figure else out.with_suffix(".png")
-    json_file(str(figure))
+    out = check_output(args.out or default_output(args.checkpoint, "prediction_metrics.json"))
+    figure = check_output(args.figure or out.with_suffix(".png"), "--figure")
     drnet, drnet_config, lstm, _ = load_pair(args)
     start = time.perf_counter()
     judge = load_judge(args.judge) if drnet_config.data.source == "moving-mnist" else None  # digits: only there
@@ -269,7 +269,7 @@ def add_evaluate_kth(sub, shipped: Shipped) -> None:
     p.add_argument("--max-windows", type=int, default=None, help="evenly spaced subset of the windows (quick runs)")
     p.add_argument("--probe-clips", type=positive_int, default=2000, help="clips the action probe trains and tests on (default 2000)")
     p.add_argument("--probe-frames", type=positive_int, default=10, help="frames per probe clip (default 10)")
-    p.add_argument("--out", default=None, help="JSON file (default: kth_metrics.json beside the checkpoint)")
+    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: kth_metrics.json beside the checkpoint)")
     p.set_defaults(func=run_evaluate_kth)
 
 
@@ -281,6 +281,7 @@ def run_evaluate_kth(args: argparse.Namespace) -> int:
     from ..data.source import for_split
     from ..experiments.kth import action_probe, format_curves as kth_curves, format_probe, protocol_curves
 
+    out = check_output(args.out or default_output(args.checkpoint, "kth_metrics.json"))
     drnet, drnet_config, lstm, _ = load_pair(args)
     if getattr(drnet_config.data, "source", None) != "kth":
         raise ValueError(f"{args.checkpoint} was trained on the {drnet_config.data.source!r} source, not on KTH")
@@ -299,7 +300,6 @@ def run_evaluate_kth(args: argparse.Namespace) -> int:
     probe_test = KTHSource(for_split(data, "test", seq_len=args.probe_frames), root=args.data)
     probe = action_probe(drnet, train, probe_test, clips=args.probe_clips, frames=args.probe_frames)
     print(format_probe(probe, name))
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("kth_metrics.json")
     print(f"wrote {write_json({**result, 'action_probe': probe}, out)}")
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from .common import Shipped, UsageError, add_command
-from .flags import existing, fps, nonnegative_int, out_folder, positive_int
+from .flags import check_output, existing, fps, nonnegative_int, out_folder, positive_int
 
 #: What the frames and pictures of one content clip may hold in memory at most (bytes).
 MEMORY_LIMIT = 4 * 2**30
@@ -105,6 +105,7 @@ def run_swap(args: argparse.Namespace) -> int:
     from ..swap import driven_clips, swap_figure, swap_over_time
     from ..viz import save_gif, save_png
 
+    check_output(args.out, folder=True)
     files = {side: video_files(paths) if paths else None for side, paths in (("content", args.content),
                                                                               ("pose", args.pose))}
     model, config = load_swap_drnet(args.checkpoint)
