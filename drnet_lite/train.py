@@ -317,6 +317,49 @@ def load_shipped_drnet(name: str = "mnist-lite", device: str = "cpu") -> tuple[D
     return load_drnet(asset_path(SHIPPED_DRNETS[name]), device=device)
 
 
+def training_bytes(config: TrainConfig) -> int:
+    """About how many bytes a training step of ``config`` holds: the weights with their gradients and two
+    Adam moments (4 copies), and the activations of the four frames of each clip (content twice, pose
+    twice: encoders and decoder) kept for the backward pass and their gradients (2 copies). Measured by
+    running the networks on the ``meta`` device, which allocates nothing."""
+    with torch.device("meta"):
+        model = DRNet(config.model).eval()
+        frame = torch.zeros(1, config.model.channels, config.model.image_size, config.model.image_size)
+        sizes: list[int] = []
+        hooks = [m.register_forward_hook(lambda m, i, out: sizes.append(out.numel() if isinstance(out, torch.Tensor)
+                                                                         else 0))
+                 for m in model.modules() if not list(m.children())]
+        try:
+            with torch.no_grad():
+                model(frame, frame)
+        finally:
+            for hook in hooks:
+                hook.remove()
+    weights = sum(p.numel() for p in model.parameters())
+    per_frame = sum(sizes)  # the activations of one content frame, one pose frame and one decoded frame
+    return 4 * 4 * weights + 2 * 4 * 2 * per_frame * config.batch_size
+
+
+def memory_of(device: torch.device) -> int:
+    """The memory of ``device`` in bytes (a CUDA GPU's, else this machine's RAM; 0 if unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_memory(config: TrainConfig, device: torch.device) -> None:
+    """Refuse, before anything is allocated, a run whose step needs more memory than ``device`` has."""
+    need, have = training_bytes(config), memory_of(device)
+    if have and need > have:
+        raise ValueError(
+            f"this run needs about {need / 2**30:,.1f} GB for one training step (width {config.model.width}, batch "
+            f"{config.batch_size}, {config.model.image_size}x{config.model.image_size} frames) and the {device.type} "
+            f"has {have / 2**30:,.1f} GB: use a smaller --width or --batch-size")
+
+
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
         data_root: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[int, list[dict[str, float]], DRNet], None] | None = None,
@@ -354,6 +397,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
     device = dist.device(device)
     batch_size = dist.local_batch(config.batch_size)  # this process's share of the global batch
+    check_memory(dataclasses.replace(config, batch_size=batch_size), device)  # before any allocation or folder
     # rank 0 alone opens (probes, locks, cleans) the folder; if it refuses, every rank raises
     run = dist.on_main(lambda: open_run(out_dir, resume=resume, overwrite=overwrite)) or Run(None)
     out = run.folder

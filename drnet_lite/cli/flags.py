@@ -101,7 +101,8 @@ def existing(kind: str):
     """An argument type: the path of an existing file (``kind`` names it in the message)."""
     def check(text: str) -> str:
         if Path(text).is_dir():
-            raise argparse.ArgumentTypeError(f"{text} is a folder; give the path of the {kind} file")
+            thing = kind if kind.endswith("file") else f"{kind} file"
+            raise argparse.ArgumentTypeError(f"{text} is a folder; give the path of the {thing}")
         if not Path(text).is_file():
             raise argparse.ArgumentTypeError(f"no {kind} at {text}; give the path of an existing file")
         return text

@@ -140,6 +140,7 @@ def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: i
 
     if observe < 1 or horizon < 1:
         raise ValueError(f"--observe and --horizon must be at least 1, got {observe} and {horizon}")
+    check_gif_memory(2 * clips, observe + horizon, drnet_config.model.image_size, 2)
     if frames is None:
         data = fixed_test_data(drnet_config.data, observe + horizon, root=data_root)
         frames = data.sample(clips, seed=seed).frames
@@ -158,11 +159,23 @@ def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: i
     return written
 
 
+def check_gif_memory(count: int, steps: int, size: int, ncols: int) -> None:
+    """Refuse, before any work, a GIF that would not fit in this machine's memory, with the figure."""
+    from ..train import memory_of
+    from ..viz import gif_bytes
+
+    need, have = gif_bytes(count, steps, size, ncols), memory_of(torch.device("cpu"))
+    if have and need > have:
+        raise UsageError(f"a GIF of {count} clips of {steps} frames would need about {need / 2**30:,.1f} GB and this "
+                         f"machine has {have / 2**30:,.1f} GB: use a smaller --horizon or --clips")
+
+
 def run_predict(args: argparse.Namespace) -> int:
     from ..evaluate_prediction import check_standard_clips, standard_file_mse
 
     check_output(args.out, folder=True)
     drnet, drnet_config, lstm, _ = load_pair(args)
+    check_gif_memory(2 * args.clips, args.observe + args.horizon, drnet_config.model.image_size, 2)
     video_frames = None
     if args.video:  # read before any picture is made
         video_frames = video_file_clips(drnet_config, args.video, args.observe + args.horizon, args.clips, args.start,

@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from .common import Shipped, add_command, dataset_help
+from .common import Shipped, UsageError, add_command, dataset_help
 from .flags import (add_run_flags, batch_size, device, image_size, json_file, nonnegative_float, nonnegative_int,
                     out_folder, positive_float, positive_int, probe_clips, share)
 
@@ -62,22 +62,57 @@ def add_train(sub, shipped: Shipped) -> None:
     p.set_defaults(func=run_train)
 
 
+#: The flags that set the training config (flat names of :func:`drnet_lite.train.with_overrides`).
+CONFIG_FLAGS = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight",
+                "pose_dim", "content_dim", "width", "max_step", "num_digits", "channels", "image_size",
+                "normalize_content", "seed", "device", "amp", "checkpoint_every", "videos", "tiles", "frame_step",
+                "seq_len"]
+
+
 def train_config(args: argparse.Namespace):
     """The preset named by ``--preset`` with the flags given."""
     from ..presets import preset
 
-    keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "pose_dim", "content_dim",
-            "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
-            "checkpoint_every", "videos", "tiles", "frame_step", "seq_len"]
-    return preset(args.preset, **{k: getattr(args, k) for k in keys})
+    return preset(args.preset, **{k: getattr(args, k) for k in CONFIG_FLAGS})
+
+
+def flat_value(config, name: str):
+    """The value of the flat setting ``name`` in a TrainConfig (its own fields, then its data's, then its model's)."""
+    for part in (config, config.data, config.model):
+        if hasattr(part, name):
+            return getattr(part, name)
+    return None
+
+
+def resume_config(args: argparse.Namespace, checkpoint: Path):
+    """A resumed run's config: the one its checkpoint stores, with the flags that may change on a resume
+    (--steps, --device, --checkpoint-every) applied. A flag given with a value that differs from the stored
+    one is an error naming it; a flag that repeats the stored value is fine."""
+    from ..checkpoint import RESUMABLE_CHANGES, load_checkpoint, read_config
+    from ..train import TrainConfig, with_overrides
+
+    stored = read_config(load_checkpoint(checkpoint, kind="drnet"), checkpoint, TrainConfig.from_dict)
+    given = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
+    fixed = [k for k in given if k not in RESUMABLE_CHANGES and with_overrides(stored, **{k: given[k]}) != stored]
+    if fixed:
+        named = ", ".join(f"--{k.replace('_', '-')} {given[k]} (the run has {flat_value(stored, k)})" for k in fixed)
+        allowed = ", ".join(f"--{k.replace('_', '-')}" for k in RESUMABLE_CHANGES if k in CONFIG_FLAGS)
+        raise UsageError(f"--resume: {named}: a resumed run keeps the config stored in {checkpoint}; only {allowed} "
+                         "may change. Leave those flags out, or start a new run in another --out")
+    return with_overrides(stored, **{k: v for k, v in given.items() if k in RESUMABLE_CHANGES})
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from ..runs import CHECKPOINT_NAME
     from ..train import fit
 
-    config = train_config(args)
     out = Path(args.out or f"runs/{args.preset}")
-    print(f"training {args.preset} for {config.steps} steps -> {out}")
+    if args.resume and (out / CHECKPOINT_NAME).is_file():  # its stored config, not the preset's
+        config = resume_config(args, out / CHECKPOINT_NAME)
+        print(f"resuming the run in {out} with the config its checkpoint stores")
+    else:
+        config = train_config(args)
+    print(f"training {'the resumed run' if args.resume else args.preset} for {config.steps} steps -> {out}")
     start = time.perf_counter()
     result = fit(config, out, resume=args.resume, overwrite=args.overwrite, data_root=args.data,
                  compile_model=args.compile)
