@@ -88,13 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     from ..checkpoint import CheckpointError
     from ..data.kth import KTHError
     from ..data.mnist import MNISTChecksumError, MNISTDownloadError, MNISTNotFoundError, MNISTUnreadableError
+    from ..data.norb import NORBNotFoundError
     from ..runs import Interrupted, RunFolderError, TrainingDiverged
 
     args.shipped = shipped()
     try:
         return args.func(args)
     except (MNISTNotFoundError, MNISTChecksumError, MNISTUnreadableError, MNISTDownloadError, CheckpointError,
-            KTHError, RunFolderError, TrainingDiverged, ValueError) as exc:
+            KTHError, NORBNotFoundError, RunFolderError, TrainingDiverged, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file in the way, a read-only folder, a full disk, no network

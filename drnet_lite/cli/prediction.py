@@ -113,6 +113,9 @@ def add_predict(sub, shipped: Shipped) -> None:
     p.add_argument("--standard-file", default=None, type=existing("standard test file"),
                    help="a file in the standard Moving MNIST test format (mnist_test_seq.npy): report per-frame MSE")
     p.add_argument("--standard-clips", type=positive_int, default=None, help="use only the first N clips of that file")
+    p.add_argument("--standard-layout", choices=["auto", "time-first", "clip-first"], default="auto",
+                   help="the axes of --standard-file: time-first (T, N, H, W) as published, clip-first (N, T, H, W), "
+                        "or auto (told from the frames; refused when they cannot tell; the default)")
     p.set_defaults(func=run_predict)
 
 
@@ -185,7 +188,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.standard_file:  # every check of the file before any picture is made
         from ..data import load_standard_test_set
 
-        frames = load_standard_test_set(args.standard_file)
+        frames = load_standard_test_set(args.standard_file, layout=args.standard_layout)
         if args.standard_clips:
             if args.standard_clips > len(frames):
                 raise UsageError(f"--standard-clips {args.standard_clips}: {args.standard_file} holds only {len(frames)} clips")

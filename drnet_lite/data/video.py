@@ -613,7 +613,7 @@ def file_clips(path: str | os.PathLike, config: VideoConfig, length: int, start:
     if not verbose:
         for name, warning in summary.warnings:
             print(f"warning {name}: {warning}")
-    frames = torch.from_numpy(np.asarray(arrays[0]))  # (T, tiles, C, S, S) uint8
+    frames = arrays[0]  # (T, tiles, C, S, S) uint8, maybe a read-only map of the cache
     if start < 0 or start + length > len(frames):
         after = f" after a frame step of {config.frame_step}" if config.frame_step > 1 else ""
         raise ValueError(f"{path} gives {len(frames)} frames{after}; frames {start} to {start + length - 1} are "
@@ -621,7 +621,8 @@ def file_clips(path: str | os.PathLike, config: VideoConfig, length: int, start:
     chosen = list(range(frames.shape[1])) if tiles is None else list(tiles)
     if any(not 0 <= k < frames.shape[1] for k in chosen):
         raise ValueError(f"tiles {chosen}: {path} is cut into {frames.shape[1]} tiles (0 to {frames.shape[1] - 1})")
-    return frames[start:start + length, chosen].transpose(0, 1).float().div_(255.0)
+    clip = torch.from_numpy(np.ascontiguousarray(frames[start:start + length][:, chosen]))  # a copy of the frames used
+    return clip.transpose(0, 1).float().div_(255.0)
 
 
 # ----------------------------------------------------------------------------- a synthetic video for tests and notebooks
