@@ -22,7 +22,9 @@ from .atomic import atomic_write, first_bad
 
 FORMAT = "drnet_lite/1"
 #: What a training checkpoint holds only to be resumed.
-RESUME_ONLY = ("optimizers", "optimizer", "rng", "log_partial")
+RESUME_ONLY = ("optimizers", "optimizer", "rng")
+#: What an export drops besides: the loss sums of the steps since the last history row (see loop.LoopState).
+LOG_PARTIAL = "log_partial"
 #: Config fields a resumed run may change.
 RESUMABLE_CHANGES = ("steps", "device", "checkpoint_every", "log_every", "image_every")
 
@@ -104,7 +106,7 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, half: 
         raise ValueError(f"export: --out {out} is the checkpoint itself; exporting over it would throw away its "
                          "optimiser state. Give another --out")
     payload = load_checkpoint(checkpoint)
-    slim = {k: v for k, v in payload.items() if k not in RESUME_ONLY and k != "format"}
+    slim = {k: v for k, v in payload.items() if k not in (*RESUME_ONLY, LOG_PARTIAL, "format")}
     if half:
         slim["state"] = {k: v.half() if v.is_floating_point() else v for k, v in slim["state"].items()}
         slim["storage"] = "float16"

@@ -118,7 +118,7 @@ def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], 
             bar.update(1)
             if agree(stop.requested):
                 save(step)
-                raise interrupted(run, step, stop.signal_name)
+                raise interrupted(run, step, "" if stop.signal_name == "SIGINT" else stop.signal_name)
         if state.step == 0:  # a run of 0 steps: its checkpoint holds the initial weights, as its result says
             save(0)
     finally:

@@ -301,17 +301,25 @@ def test_fault_catalogue_through_the_cli(world, tmp_path):
     assert load_checkpoint(stale / "checkpoint.pt")["step"] == 3
 
 
+def _training_with_a_checkpoint(out: Path, mnist_root) -> subprocess.Popen:
+    """A long tiny training run in its own process, once it has written its first checkpoint."""
+    first = _cli(["train", *TINY_TRAIN, "--steps", "100000", "--checkpoint-every", "5", "--out", str(out),
+                  "--data", str(mnist_root)])
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists():
+        if first.poll() is not None or time.time() > deadline:
+            first.kill()
+            pytest.fail(first.communicate()[1][-2000:])
+        time.sleep(0.2)
+    return first
+
+
 def test_ctrl_c_saves_and_a_second_process_is_refused(tmp_path, mnist_root):
     """8: Ctrl-C saves the last finished step atomically and exits 130; 6: a second process meanwhile
     is refused by the lock, naming the first; the run then resumes."""
     out = tmp_path / "run"
-    first = _cli(["train", *TINY_TRAIN, "--steps", "100000", "--checkpoint-every", "5", "--out", str(out),
-                  "--data", str(mnist_root)])
+    first = _training_with_a_checkpoint(out, mnist_root)
     try:
-        deadline = time.time() + 120
-        while not (out / "checkpoint.pt").exists():
-            assert first.poll() is None and time.time() < deadline, first.communicate()[1][-2000:]
-            time.sleep(0.2)
         second = _cli(["train", *TINY_TRAIN, "--steps", "100000", "--out", str(out), "--resume",
                        "--data", str(mnist_root)])
         _, err = second.communicate(timeout=120)
@@ -504,13 +512,8 @@ def test_24_11_a_bad_config_inside_a_checkpoint_names_the_file(world, tmp_path, 
 
 def test_24_13_sigterm_saves_like_ctrl_c(tmp_path, mnist_root):
     out = tmp_path / "run"
-    first = _cli(["train", *TINY_TRAIN, "--steps", "100000", "--checkpoint-every", "5", "--out", str(out),
-                  "--data", str(mnist_root)])
+    first = _training_with_a_checkpoint(out, mnist_root)
     try:
-        deadline = time.time() + 120
-        while not (out / "checkpoint.pt").exists():
-            assert first.poll() is None and time.time() < deadline, first.communicate()[1][-2000:]
-            time.sleep(0.2)
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=120)
     finally:
