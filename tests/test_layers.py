@@ -10,7 +10,8 @@ from torch import nn
 
 from drnet_lite.layers import FoldConvTranspose2d, MapToVector, VectorToMap, use_plain_layers
 from drnet_lite.models import DRNet, DRNetConfig
-from drnet_lite.train import Optimizers, build_model, preset, train_step
+from drnet_lite.presets import preset
+from drnet_lite.train import Optimizers, build_model, train_step
 
 
 def _outputs_and_grads(layer: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
