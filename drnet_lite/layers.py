@@ -89,16 +89,22 @@ class _FoldTransposedConv(torch.autograd.Function):
 
 class FoldConvTranspose2d(nn.ConvTranspose2d):
     """A transposed convolution whose forward is a matrix product and ``fold`` (col2im), for few output
-    channels on the CPU in float32; other devices, autocast and other settings (groups, dilation,
-    output padding) take the ordinary path."""
+    channels on the CPU (under CPU autocast in its dtype, as the plain layer would run); other devices
+    and other settings (groups, dilation, output padding) take the ordinary path."""
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
-        plain = (x.dim() != 4 or x.device.type != "cpu" or torch.is_autocast_enabled("cpu") or output_size is not None
-                 or self.groups != 1 or self.dilation != (1, 1) or self.output_padding != (0, 0)
-                 or self.padding_mode != "zeros")
+        plain = (x.dim() != 4 or x.device.type != "cpu" or output_size is not None or self.groups != 1
+                 or self.dilation != (1, 1) or self.output_padding != (0, 0) or self.padding_mode != "zeros")
         if plain:
             return super().forward(x, output_size)
-        return _FoldTransposedConv.apply(x, self.weight, self.bias, self.stride, self.padding)
+        weight, bias = self.weight, self.bias
+        if torch.is_autocast_enabled("cpu"):  # autocast does not look inside a Function: cast as it would
+            dtype = torch.get_autocast_dtype("cpu")
+            x, weight = x.to(dtype), weight.to(dtype)
+            bias = None if bias is None else bias.to(dtype)
+            with torch.autocast("cpu", enabled=False):
+                return _FoldTransposedConv.apply(x, weight, bias, self.stride, self.padding)
+        return _FoldTransposedConv.apply(x, weight, bias, self.stride, self.padding)
 
 
 _PLAIN = {FoldConvTranspose2d: nn.ConvTranspose2d, VectorToMap: nn.ConvTranspose2d, MapToVector: nn.Conv2d}

@@ -106,11 +106,16 @@ def test_a_few_training_steps_before_and_after_agree(name):
                 torch.testing.assert_close(p, q, rtol=tol, atol=tol)
 
 
-def test_under_cpu_autocast_the_fold_layer_takes_the_plain_bf16_path():
+def test_under_cpu_autocast_the_fold_layer_computes_in_bf16_like_the_plain_layer():
     torch.manual_seed(0)
     layer = FoldConvTranspose2d(8, 1, 4, 2, 1)
-    x = torch.rand(2, 8, 8, 8)
+    plain = use_plain_layers(copy.deepcopy(layer))
+    x = torch.rand(2, 8, 8, 8).contiguous(memory_format=torch.channels_last)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        y = layer(x)
-    assert y.dtype is torch.bfloat16  # the convolution ran in bf16, as autocast asks
-    torch.testing.assert_close(y.float(), layer(x), rtol=0.05, atol=0.02)
+        got = _outputs_and_grads(layer, x)
+        want = _outputs_and_grads(plain, x)
+    assert got[0].dtype is want[0].dtype is torch.bfloat16  # the convolution ran in bf16, as autocast asks
+    assert [g.dtype for g in got[1:]] == [g.dtype for g in want[1:]] == [torch.float32] * 3  # float32 weights' grads
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a.float(), b.float(), rtol=0.02, atol=0.02 * b.abs().max().item())
+    torch.testing.assert_close(got[0].float(), layer(x), rtol=0.05, atol=0.02)  # and near float32
