@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from .common import Shipped, add_command, format_table
 from .flags import check_output, default_output, existing, json_file, positive_int, probe_clips
