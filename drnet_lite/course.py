@@ -93,6 +93,10 @@ def expect(condition: Any, message: str = "the check at the end of this cell to 
     """
     if bool(condition):
         return
+    from .exercises._common import Unwritten
+
+    if isinstance(condition, Unwritten):  # a checker given the exercise's stub: said so, nothing failed
+        return
     if strict():
         raise AssertionError(f"expected: {message}")
     print(f"Note: expected {message}, but not this time. If you changed the settings, that may be "

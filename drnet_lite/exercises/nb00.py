@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _correct, _wrong
+from ._common import checks_stub, _correct, _wrong
 
 __all__ = ["check_relative_change", "reference_relative_change"]
 
@@ -35,6 +35,7 @@ def _cases() -> list[torch.Tensor]:
     ]
 
 
+@checks_stub
 def check_relative_change(student_fn: Callable[[torch.Tensor], Any]) -> bool:
     """Compare ``student_fn(codes)`` with :func:`reference_relative_change`; print what is wrong."""
     if not callable(student_fn):

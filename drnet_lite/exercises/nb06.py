@@ -11,11 +11,12 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _answer_tensor, _call_shown, _check_callable, _correct, _StudentError, _wrong
+from ._common import _answer_tensor, _call_shown, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
 __all__ = ["check_swap_matrix"]
 
 
+@checks_stub
 def check_swap_matrix(student_fn: Callable[[Any, torch.Tensor, torch.Tensor], Any]) -> bool:
     """Check ``student_fn(model, content_frames, pose_frames) -> (Nc, Np, C, H, W)`` against
     :func:`drnet_lite.swap.swap_matrix`, on small models with and without skip connections."""

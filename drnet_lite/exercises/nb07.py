@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _answer_tensor, _call_shown, _check_callable, _correct, _StudentError, _wrong
+from ._common import _answer_tensor, _call_shown, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
 __all__ = ["check_generation_loop"]
 
@@ -41,6 +41,7 @@ def _generation_wrong_answers(lstm: Any, observed: torch.Tensor, content: torch.
     ]
 
 
+@checks_stub
 def check_generation_loop(student_fn: Callable[[Any, torch.Tensor, torch.Tensor, int], Any]) -> bool:
     """Check ``student_fn(lstm, observed_pose, content, horizon) -> (B, horizon, pose_dim)`` against
     :func:`drnet_lite.predict.generate_poses` on small random pose LSTMs."""
