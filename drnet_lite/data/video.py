@@ -479,6 +479,16 @@ class VideoSource(ConfiguredSource):
         self.scenes = torch.tensor(long_enough, dtype=torch.int64)  # (S, 4): video, tile, lo, hi
         self._windows = WindowIndex(self.scenes[:, 3] - self.scenes[:, 2], config.seq_len)
 
+    def scene_medians(self) -> torch.Tensor:
+        """Every scene's per-pixel median over all its video's frames, ``(videos * tiles, C, H, W)`` in [0, 1],
+        indexed by :attr:`VideoClips.scene`: the scene with whatever moves through it taken out (a
+        guess of a frame that knows the background and nothing of the people)."""
+        if getattr(self, "_scene_medians", None) is None:
+            per_video = [self.frames[int(lo):int(lo) + n].median(dim=0).values
+                         for lo, n in zip(self.offsets.tolist(), self.lengths)]
+            self._scene_medians = torch.cat(per_video).float().div_(255.0)
+        return self._scene_medians
+
     @property
     def num_windows(self) -> int:
         """How many distinct clips (scene, first frame) this split holds."""
