@@ -22,6 +22,7 @@ def test_check_names_the_usual_mistakes(capsys):
         stub: "NotImplementedError",
         (lambda c: (c[0] - c[1]).norm() / c[1].norm()): "second code",
         (lambda c: (c[0] - c[1]).pow(2).sum() / c[0].norm()): "square root",
+        (lambda c: (c[0] - c[1]).norm()): "divide it by ||h(a)||",
         (lambda c: (c[0] - c[1]).abs().mean() / c[0].abs().mean()): "mean absolute",
         (lambda c: (c[0] - c[1]) / c[0].norm()): "one number",
         (lambda c: 1 / 0): "ZeroDivisionError",
