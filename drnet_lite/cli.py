@@ -116,7 +116,7 @@ def image_size(text: str) -> int:
 
 
 def device(text: str) -> str:
-    from .course import check_device
+    from .device import check_device
 
     if text != "auto":
         try:
@@ -176,7 +176,7 @@ def _dataset_help() -> str:
 
 
 def _add_train_flags(p: argparse.ArgumentParser) -> None:
-    from .train import PRESETS
+    from .presets import PRESETS
 
     p.add_argument("--preset", default="mnist-lite", choices=sorted(PRESETS),
                    help="mnist-lite (Moving MNIST, CPU minutes), mnist-lab (the same in about 5 minutes), "
@@ -219,7 +219,7 @@ def _add_train_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _train_config(args: argparse.Namespace):
-    from .train import preset
+    from .presets import preset
 
     keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "pose_dim", "content_dim",
             "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
@@ -286,7 +286,7 @@ def format_table(results: dict) -> str:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import write_json
+    from .atomic import write_json
     from .evaluate_frames import evaluate_frames
     from .train import load_drnet
 
@@ -306,7 +306,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"wrote {write_json(results, out)}")
         return 0
     if config.data.source == "moving-mnist":  # the digit judge and exact swap targets
-        from .evaluate import evaluate
+        from .experiments.moving_mnist import evaluate
         from .judge import load_judge
 
         results = evaluate(model, config.data, load_judge(args.judge), root=args.data, pairs=args.pairs,
@@ -347,7 +347,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _lstm_config(args: argparse.Namespace):
-    from .predict import DEFAULT_LSTM_PRESET, lstm_preset
+    from .presets import DEFAULT_LSTM_PRESET, lstm_preset
 
     if args.preset is None:  # the preset made for the DRNet's source
         from .checkpoint import load_checkpoint
@@ -473,7 +473,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         print(f"{args.standard_file}: {result['clips']} clips, {result['observed']} -> {result['predicted']}; "
               f"per-frame MSE (sum over pixels) {result['mse_sum']:.2f} (copy last frame: {result['copy_last_mse_sum']:.2f})")
         print("per step: " + " ".join(f"{v:.1f}" for v in result["mse_sum_per_frame"]))
-        from .evaluate import write_json
+        from .atomic import write_json
         print(f"wrote {write_json(result, out / 'standard_file_mse.json')}")
     return 0
 
@@ -481,7 +481,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_evaluate_lstm(args: argparse.Namespace) -> int:
     from matplotlib.figure import Figure  # no pyplot: the CLI only writes files, whatever the backend
 
-    from .evaluate import write_json
+    from .atomic import write_json
     from .evaluate_prediction import evaluate_prediction
     from .judge import load_judge
     from .checkpoint import portable_path
@@ -553,8 +553,8 @@ def cmd_evaluate_kth(args: argparse.Namespace) -> int:
     from .data.kth import SEQUENCE_FILE, kth_dir, load_sequences
     from .data.kth_source import KTHSource
     from .data.source import for_split
-    from .evaluate import write_json
-    from .evaluate_kth import action_probe, format_curves, format_probe, protocol_curves
+    from .atomic import write_json
+    from .experiments.kth import action_probe, format_curves, format_probe, protocol_curves
 
     drnet, drnet_config, lstm, _ = _load_pair(args)
     if getattr(drnet_config.data, "source", None) != "kth":
@@ -581,7 +581,7 @@ def cmd_evaluate_kth(args: argparse.Namespace) -> int:
 
 def cmd_ablations(args: argparse.Namespace) -> int:
     from .ablations import ablation_table, run_ablations
-    from .evaluate import write_json
+    from .atomic import write_json
 
     overrides = {"steps": args.steps, "device": args.device}
     rows = run_ablations(base=args.preset, names=args.names, out_root=args.out, data_root=args.data, pairs=args.pairs,
@@ -593,7 +593,7 @@ def cmd_ablations(args: argparse.Namespace) -> int:
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
-    from .train import PRESETS
+    from .presets import PRESETS
 
     for name, make in PRESETS.items():
         print(f"{name}:\n{json.dumps(make().to_dict(), indent=2)}")
@@ -603,7 +603,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .data import MovingMNIST, MovingMNISTConfig, for_split, make_source
     from .swap import reconstruction_figure, swap_figure
-    from .train import fit, load_drnet, preset, preview_frames
+    from .train import fit, load_drnet, preview_frames
+    from .presets import preset
     from .data.mnist import MNISTNotFoundError, ensure_mnist
     from .viz import frame_grid, save_gif, save_png
 
