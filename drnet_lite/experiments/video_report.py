@@ -91,9 +91,10 @@ def read_prediction(curves: Mapping[str, Mapping[str, Sequence[float]]], metric:
     lines = [f"{metric.upper()} at t+1 / t+{horizon}: LSTM {lstm[0]:.2f} / {lstm[-1]:.2f}, oracle {oracle[0]:.2f} / "
              f"{oracle[-1]:.2f}, copy last frame {copy[0]:.2f} / {copy[-1]:.2f}."]
     if gap < SAME_DB:
-        lines.append(f"-> The LSTM equals the oracle at every step (largest gap {gap:.2f}): the frames do not depend on "
-                     "which poses are fed, so the decoder draws nearly the same frame from any pose, and these "
-                     "curves cannot show whether the LSTM predicts well.")
+        lines.append(f"-> The LSTM equals the oracle at every step (largest gap {gap:.2f}): either its poses are the true "
+                     "ones, or the decoder draws nearly the same frame whatever pose it is fed. The swap matrix tells "
+                     "which: if its columns all look alike, it is the second, and these curves cannot show whether "
+                     "the LSTM predicts well.")
     else:
         worst = max(range(horizon), key=lambda k: oracle[k] - lstm[k])
         lines.append(f"-> The LSTM is {oracle[worst] - lstm[worst]:.2f} below the oracle at its worst step (t+{worst + 1}): "
