@@ -231,7 +231,10 @@ def test_notebook_in_a_fresh_runtime(path, mirror, tmp_path):
     url, served = mirror
     home = tmp_path / "home"
     home.mkdir()
-    env = _kernel_env(HOME=str(home), DRNET_MNIST_MIRROR=url)
+    # 08 without opencv-doc would download vtest.avi from GitHub: the tests never leave 127.0.0.1 (the mirror
+    # has no such file, so the notebook says so and uses its synthetic clip; tests/test_vtest_download.py
+    # covers the download itself)
+    env = _kernel_env(HOME=str(home), DRNET_MNIST_MIRROR=url, DRNET_VTEST_URL=url + "vtest.avi")
     for key in ("DRNET_DATA", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "MPLCONFIGDIR", "IPYTHONDIR"):
         env.pop(key, None)
     # matplotlib's font cache would be rebuilt in every empty HOME (seconds each): share one across these runs
