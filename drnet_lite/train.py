@@ -68,7 +68,7 @@ class TrainConfig:
     image_every: int = 500
     checkpoint_every: int = 500
     device: str = "auto"
-    amp: bool = False  # CUDA only: bf16 autocast where supported, else fp16 + GradScaler (drnet_lite.precision)
+    amp: bool = False  # bf16 autocast on CUDA and bf16-capable CPUs, fp16 + GradScaler on older GPUs (drnet_lite.precision)
 
     def validate(self) -> None:
         if self.model.image_size != self.data.image_size:
