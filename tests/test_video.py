@@ -87,25 +87,29 @@ def test_second_load_decodes_nothing_and_a_changed_file_is_decoded_again(tmp_pat
 
 def test_bad_files_are_named_skipped_and_counted(tmp_path, capsys):
     good = write_synthetic_video(tmp_path / "good.avi", frames=12, width=32, height=32, seed=0)
-    data = write_synthetic_video(tmp_path / "whole.avi", frames=40, width=64, height=48, seed=1).read_bytes()
-    (tmp_path / "truncated.avi").write_bytes(data[: len(data) // 2])
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
-    (tmp_path / "whole.avi").unlink()
     (tmp_path / "readme.txt").write_text("ignored: not a video name")
     cache = tmp_path / "cache"
-    config = VideoConfig(videos=(str(tmp_path), str(tmp_path / "missing.avi")), image_size=16, seq_len=4)
+    config = VideoConfig(videos=(str(tmp_path),), image_size=16, seq_len=4)
     source = VideoSource(config, root=cache, progress=False)
     summary = source.summary
     assert [Path(p).name for p in summary.decoded] == ["good.avi"]
-    assert sorted(Path(p).name for p, _ in summary.skipped) == ["notes.mp4", "truncated.avi"]
-    assert [Path(p).name for p in summary.missing] == ["missing.avi"]
+    assert [Path(p).name for p, _ in summary.skipped] == ["notes.mp4"]
     printed = capsys.readouterr().out
-    assert "notes.mp4" in printed and "truncated.avi" in printed and "2 skipped" in printed
+    assert "notes.mp4" in printed and "1 skipped" in printed
     assert source.paths == [good.resolve()]
     cached = [p.name for p in cache.iterdir() if p.name != "index.json"]
     assert len(cached) == 1 and cached[0].startswith("good-") and cached[0].endswith(".npy")  # nothing of the bad files
     with pytest.raises(ValueError, match="no video could be loaded.*notes.mp4"):
         VideoSource(VideoConfig(videos=(str(tmp_path / "notes.mp4"),), image_size=16), root=cache, verbose=False)
+
+
+def test_a_mistyped_path_is_an_error_before_any_decoding(tmp_path, monkeypatch):
+    good = write_synthetic_video(tmp_path / "good.avi", frames=12, width=32, height=32, seed=0)
+    monkeypatch.setattr(video_module, "decode_video", lambda *a, **k: pytest.fail("decoded before the check"))
+    config = VideoConfig(videos=(str(good), str(tmp_path / "godo.avi")), image_size=16, seq_len=4)
+    with pytest.raises(ValueError, match="no such video file or folder: .*godo.avi"):
+        load_videos(config, tmp_path / "cache", progress=False, verbose=False)
 
 
 def test_an_interrupted_write_leaves_no_cache_file(tmp_path, monkeypatch):
@@ -199,3 +203,19 @@ def test_real_vtest_avi(tmp_path):
     assert float((tiles[0] - tiles[5]).abs().mean()) > 5
     again = VideoSource(config, root=tmp_path, progress=False, verbose=False)
     assert again.summary.cached and not again.summary.decoded
+
+
+def test_scene_medians_are_each_tiles_median_over_its_videos_frames(two_videos):
+    folder, cache = two_videos
+    source = VideoSource(VideoConfig(videos=(str(folder),), image_size=16, tiles=(1, 2), seq_len=6, test_fraction=0.5),
+                         root=cache, verbose=False, split="test")
+    medians = source.scene_medians()
+    assert medians.shape == (2 * 2, 1, 16, 16)  # two videos, two tiles each, indexed video * tiles + tile
+    frames = source.frames.numpy()
+    for video, (lo, n) in enumerate(zip(source.offsets.tolist(), source.lengths)):
+        for tile in range(2):
+            # torch's median of an even count is the lower middle value: sort and take it by hand
+            by_hand = np.sort(frames[lo:lo + n, tile], axis=0)[(n - 1) // 2] / 255.0
+            assert np.allclose(medians[video * 2 + tile].numpy(), by_hand)
+    clips = source.sample(5, seed=0)
+    assert medians[clips.scene].shape == (5, 1, 16, 16)
