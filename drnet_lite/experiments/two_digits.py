@@ -1,0 +1,122 @@
+"""Two digits in their own colour channels (the paper's Moving MNIST): what a run learns, step by step.
+
+* :class:`Snapshots`: a ``fit`` callback that keeps the weights every N steps (to score a run's curve later);
+* :func:`measure`: per digit, what the codes of a (frozen) model say at one moment of training
+  (content -> digit, pose -> position R^2 of each digit, the reconstruction error of each channel, the
+  scene discriminator's accuracy on same-clip vs shuffled pairs);
+* :class:`DiagnosisLogger`: a ``fit`` callback that calls :func:`measure` every N steps and writes the rows;
+
+Run ``python -m drnet_lite.experiments.two_digits --help``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..atomic import write_text
+from ..checkpoint import save_checkpoint
+from ..models import DRNet
+
+
+class Snapshots:
+    """``fit`` callback: every ``every`` steps save the model's weights to ``folder/step_NNNNNN.pt`` (a DRNet file)."""
+
+    def __init__(self, folder: str | Path, config: Any, every: int) -> None:
+        self.folder, self.config, self.every = Path(folder), config, every
+
+    def __call__(self, step: int, history: list[dict[str, float]], model: DRNet) -> None:
+        if step % self.every:
+            return
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_checkpoint({"kind": "drnet", "config": self.config.to_dict(), "state": state, "step": step,
+                         "elapsed": history[-1]["time"] if history else 0.0, "cpu": time.process_time()},
+                        self.folder / f"step_{step:06d}.pt")
+
+
+@torch.no_grad()
+def measure(model: DRNet, data_config: Any, judge: Any = None, clips: int = 500, pairs: int = 200,
+            root: str | None = None) -> dict[str, float]:
+    """What ``model`` knows now, per digit k, on fixed Moving MNIST test clips (the model is left as it was found).
+
+    ``content_to_digit_k``: MLP probe accuracy of digit k's class from h_c (half the clips train it);
+    ``pose_to_digit_k``: the same from h_p (a leak; chance about 10%);
+    ``pose_to_position_r2_k``: MLP probe R^2 of digit k's position from h_p (pose should locate it);
+    ``rec_mse_channel_k``: mean squared error of channel k of ``D(h_c(x_0), h_p(x_t))`` against x_t, next to
+    ``blank_mse_channel_k``, the error of an all-black channel k (a model that draws nothing scores that);
+    ``scene_acc``: the model's own scene discriminator on same-clip vs shuffled pose pairs;
+    ``swap_accuracy_digit_k`` (with a ``judge``): the share of ``pairs`` fixed swaps whose digit k the judge
+    reads as the content clip's.
+    """
+    from ..data import MovingMNIST
+    from ..evaluate import encode_clips, evaluate_swaps, test_config
+    from ..evaluate_frames import fit_probe
+    from ..losses import scene_discriminator_loss, shuffled_partner
+
+    was_training, rng = model.training, torch.get_rng_state()
+    try:
+        model.eval()
+        data = MovingMNIST(test_config(data_config), root=root)
+        content, pose, sample = encode_clips(model, data, clips, seed=2018)
+        half, digits = clips // 2, data_config.num_digits
+        labels = sample.labels.cpu()
+        position = sample.positions[:, 0].float().cpu() / max(1, data.config.max_position)  # (N, K, 2)
+        row: dict[str, float] = {}
+        for k in range(digits):
+            row[f"content_to_digit_{k}"] = fit_probe(content[:half, 0], labels[:half, k], content[half:, 0], labels[half:, k], 10, 128)
+            row[f"pose_to_digit_{k}"] = fit_probe(pose[:half, 0], labels[:half, k], pose[half:, 0], labels[half:, k], 10, 128)
+            row[f"pose_to_position_r2_{k}"] = fit_probe(pose[:half, 0], position[:half, k], pose[half:, 0], position[half:, k], None, 128)
+        frames = sample.frames.cpu()
+        decoded = model.decode(content[:, 0], pose[:, 1]).cpu()  # content of frame a, pose of frame b, target b
+        error = (decoded - frames[:, 1]).square().mean(dim=(0, 2, 3))
+        blank = frames[:, 1].square().mean(dim=(0, 2, 3))
+        for k in range(frames.shape[2]):
+            row[f"rec_mse_channel_{k}"], row[f"blank_mse_channel_{k}"] = float(error[k]), float(blank[k])
+        same = model.scene_discriminator(pose[:, 0], pose[:, 1])
+        shuffled = model.scene_discriminator(pose[:, 0], shuffled_partner(pose[:, 1], 1))
+        row["scene_acc"] = float(scene_discriminator_loss(same, shuffled)[1])
+        if judge is not None:
+            swaps = evaluate_swaps(model, data, judge, count=pairs)
+            row.update({f"swap_accuracy_digit_{k}": swaps[f"swap_accuracy_digit_{k}"] for k in range(digits)})
+        return row
+    finally:
+        torch.set_rng_state(rng)
+        model.train(was_training)
+
+
+class DiagnosisLogger:
+    """``fit`` callback: every ``every`` steps, :func:`measure` the model and append a row to the CSV ``path``.
+
+    The training loop knows nothing of it (it is handed to ``fit(callback=...)``). Each row also holds the
+    training step, the training CPU seconds so far (the measurements' own CPU time subtracted) and the
+    measurement's CPU seconds.
+    """
+
+    def __init__(self, path: str | Path, config: Any, every: int, judge: Any = None, clips: int = 500,
+                 pairs: int = 200, root: str | None = None) -> None:
+        if every < 1:
+            raise ValueError(f"every must be at least 1 step, got {every}")
+        self.path, self.config, self.every = Path(path), config, every
+        self.judge, self.clips, self.pairs, self.root = judge, clips, pairs, root
+        self.rows: list[dict[str, float]] = []
+        self.start, self.spent = time.process_time(), 0.0
+
+    def __call__(self, step: int, history: list[dict[str, float]], model: DRNet) -> None:
+        if step % self.every:
+            return
+        tick = time.process_time()
+        model_device = next(model.parameters()).device
+        row = {"step": step, "train_cpu_s": round(tick - self.start - self.spent, 2)}
+        row.update(measure(model, self.config.data, self.judge, self.clips, self.pairs, self.root))
+        if history:
+            row.update({"train_rec": history[-1]["rec"], "train_scene_acc": history[-1]["scene_acc"]})
+        self.spent += time.process_time() - tick
+        row["measure_cpu_s"] = round(time.process_time() - tick, 2)
+        self.rows.append(row)
+        header = list(self.rows[0])
+        lines = [",".join(header)] + [",".join(f"{r.get(h, float('nan')):.6g}" for h in header) for r in self.rows]
+        write_text(self.path, "\n".join(lines) + "\n")
+        assert next(model.parameters()).device == model_device
+
