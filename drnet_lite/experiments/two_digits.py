@@ -120,3 +120,90 @@ class DiagnosisLogger:
         write_text(self.path, "\n".join(lines) + "\n")
         assert next(model.parameters()).device == model_device
 
+
+
+def read_rows(path: str | Path) -> list[dict[str, float]]:
+    """The rows of a :class:`DiagnosisLogger` CSV."""
+    lines = Path(path).read_text().split()
+    header = lines[0].split(",")
+    return [dict(zip(header, map(float, line.split(",")))) for line in lines[1:]]
+
+
+def diagnosis_figure(runs: dict[str, list[dict[str, float]]]):
+    """A matplotlib Figure of :class:`DiagnosisLogger` rows against training steps, one line style per run.
+
+    Panels: content -> digit k, the swaps' digit k (judge), pose -> position R^2 of digit k, the
+    reconstruction error of channel k as a share of an all-black channel's, the scene discriminator's accuracy.
+    Dotted: chance (10% for a digit, 50% for the discriminator).
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(16, 3.4), layout="constrained")
+    axes = figure.subplots(1, 5)
+    colours = ("tab:red", "tab:cyan")
+    for (name, rows), style in zip(runs.items(), ("-", "--", ":")):
+        steps = [r["step"] for r in rows]
+        for k, colour in enumerate(colours):
+            label = f"{name}, digit {k}"
+            axes[0].plot(steps, [r[f"content_to_digit_{k}"] for r in rows], style, color=colour, label=label)
+            if f"swap_accuracy_digit_{k}" in rows[0]:
+                axes[1].plot(steps, [r[f"swap_accuracy_digit_{k}"] for r in rows], style, color=colour, label=label)
+            axes[2].plot(steps, [r[f"pose_to_position_r2_{k}"] for r in rows], style, color=colour, label=label)
+            axes[3].plot(steps, [r[f"rec_mse_channel_{k}"] / r[f"blank_mse_channel_{k}"] for r in rows], style,
+                         color=colour, label=label)
+        axes[4].plot(steps, [r["scene_acc"] for r in rows], style, color="black", label=name)
+    titles = ("content -> digit k (MLP probe)", "swaps: judge reads digit k right", "pose -> position of digit k (R$^2$)",
+              "reconstruction error, channel k\n(share of an all-black channel's)",
+              "scene discriminator accuracy\n(same clip vs shuffled pairs)")
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3)
+    for ax in axes[:2]:
+        ax.axhline(0.1, color="grey", lw=0.8, ls=":")
+        ax.set_ylim(0, 1)
+    axes[2].set_ylim(-0.2, 1)
+    axes[3].set_ylim(0, 1.05)
+    axes[4].set_ylim(0.3, 1)
+    axes[4].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[0].legend(fontsize=7)
+    axes[4].legend(fontsize=7)
+    return figure
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m drnet_lite.experiments.two_digits", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("diagnose", help="train a preset with the DiagnosisLogger (writes OUT/diagnosis.csv)")
+    run.add_argument("--preset", default="mnist2-joint")
+    run.add_argument("--steps", type=int, default=3000)
+    run.add_argument("--every", type=int, default=100, help="measure every this many steps (a multiple of the preset's log_every)")
+    run.add_argument("--out", required=True)
+    run.add_argument("--data", default=None, help="the MNIST folder (default: $DRNET_DATA or the cache)")
+    fig = sub.add_parser("figure", help="draw diagnosis CSVs (NAME=PATH ...) into one PNG")
+    fig.add_argument("runs", nargs="+", help="NAME=path/to/diagnosis.csv")
+    fig.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "figure":
+        pairs = [r.split("=", 1) for r in args.runs]
+        if any(len(p) != 2 for p in pairs):
+            parser.error("give runs as NAME=path/to/diagnosis.csv")
+        diagnosis_figure({name: read_rows(path) for name, path in pairs}).savefig(args.out, dpi=110)
+        print(f"wrote {args.out}")
+        return 0
+    from ..judge import load_judge
+    from ..train import fit, preset
+
+    config = preset(args.preset, steps=args.steps)
+    if args.every % config.log_every:
+        parser.error(f"--every must be a multiple of the preset's log_every ({config.log_every}): the logger runs at logs")
+    logger = DiagnosisLogger(Path(args.out) / "diagnosis.csv", config, args.every, judge=load_judge(), root=args.data)
+    fit(config, Path(args.out) / "run", data_root=args.data, callback=logger, overwrite=True)
+    print(f"wrote {logger.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
