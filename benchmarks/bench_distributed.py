@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def worker(steps: int, warmup: int) -> None:
     import torch
 
-    from drnet_lite.train import fit, preset
+    from drnet_lite.train import fit
+    from drnet_lite.presets import preset
 
     config = preset("mnist-lite", steps=steps, log_every=warmup, device="cpu")
     result = fit(config, None, progress=False)

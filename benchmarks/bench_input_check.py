@@ -15,7 +15,8 @@ import time
 import torch
 
 from drnet_lite.models import DRNet
-from drnet_lite.train import Optimizers, build_model, preset, train_step
+from drnet_lite.train import Optimizers, build_model, train_step
+from drnet_lite.presets import preset
 
 
 def shape_only(self: DRNet, x: torch.Tensor) -> None:

@@ -22,8 +22,11 @@ import torch
 from drnet_lite.assets import REPO_ASSETS
 from drnet_lite.data import MovingMNIST
 from drnet_lite.models import DRNet
-from drnet_lite.predict import PoseLSTM, decode_poses, encode_sequence, generate_poses, lstm_loss, lstm_preset, teacher_forced
-from drnet_lite.train import load_drnet, preset
+from drnet_lite.predict import (PoseLSTM, decode_poses, encode_sequence, generate_poses, lstm_loss,
+                                teacher_forced)
+from drnet_lite.presets import lstm_preset
+from drnet_lite.train import load_drnet
+from drnet_lite.presets import preset
 from drnet_lite.train_lstm import PoseBank
 
 

@@ -16,7 +16,8 @@ import torch
 
 from drnet_lite.data.raytrace import trace
 from drnet_lite.data.turntable import Turntable, TurntableConfig
-from drnet_lite.train import Optimizers, build_model, preset, sample_times, train_step
+from drnet_lite.train import Optimizers, build_model, sample_times, train_step
+from drnet_lite.presets import preset
 
 
 def _sync(device: str) -> None:

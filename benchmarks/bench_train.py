@@ -29,7 +29,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from drnet_lite.data import MovingMNIST
-from drnet_lite.train import PRESETS, Optimizers, build_model, preset, sample_times, train_step
+from drnet_lite.presets import PRESETS, preset
+from drnet_lite.train import Optimizers, build_model, sample_times, train_step
 
 
 def matmul_peak(size: int = 2048, repeats: int = 5) -> tuple[float, float]:

@@ -13,7 +13,7 @@ equal, and is trained for the same number of steps:
 * ``no-content-normalization``: the content vector is no longer normalised
   over the batch, so nothing stops it from collapsing to a constant.
 
-Every row is scored by :func:`drnet_lite.evaluate.evaluate` on the fixed test
+Every row is scored by :func:`drnet_lite.experiments.moving_mnist.evaluate` on the fixed test
 set: swap content accuracy, how often the swap shows the pose clip's digit,
 window SSIM, the digit read back from pose vectors (near chance = no leak) and
 a fresh scene discriminator (about 50% = pose does not identify the clip).
@@ -27,11 +27,12 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-from .evaluate import evaluate
+from .experiments.moving_mnist import evaluate
 from .judge import load_judge
 from .models import DRNet
 from .runs import RUN_FILES
-from .train import TrainConfig, fit, preset
+from .train import TrainConfig, fit
+from .presets import preset
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "full": {},
@@ -91,7 +92,7 @@ def score(name: str, model: DRNet, config: TrainConfig, steps: int, seconds: flo
           data_root: str | os.PathLike | None = None, pairs: int = 500, probe_clips: int = 2000) -> dict[str, Any]:
     """One row of the table for a model trained ``steps`` steps in ``seconds``: ``name``, ``steps``,
     ``seconds`` and the :data:`COLUMNS` numbers of
-    :func:`drnet_lite.evaluate.evaluate` on the fixed test set."""
+    :func:`drnet_lite.experiments.moving_mnist.evaluate` on the fixed test set."""
     metrics = evaluate(model, config.data, load_judge() if judge is None else judge, root=data_root,
                        pairs=pairs, probe_clips=probe_clips)
     return {"name": name, "steps": steps, "seconds": round(seconds, 1),

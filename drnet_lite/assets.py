@@ -35,15 +35,5 @@ def asset_path(name: str) -> Path:
     )
 
 
-#: The shipped DRNets, by the preset that made them.
+#: The shipped DRNets, by the preset that made them (:func:`drnet_lite.train.load_shipped_drnet` loads one).
 SHIPPED_DRNETS = {"mnist-lite": "mnist-lite.pt", "mnist2-lite": "mnist2-lite.pt"}
-
-
-def load_shipped_drnet(name: str = "mnist-lite", device: str = "cpu"):
-    """A shipped DRNet (eval mode) and its TrainConfig: ``"mnist-lite"`` (one grey digit) or
-    ``"mnist2-lite"`` (two digits, one colour channel each)."""
-    from .train import load_drnet
-
-    if name not in SHIPPED_DRNETS:
-        raise ValueError(f"no shipped DRNet {name!r}; choose one of {sorted(SHIPPED_DRNETS)}")
-    return load_drnet(asset_path(SHIPPED_DRNETS[name]), device=device)

@@ -6,7 +6,7 @@
   "the content frame itself" (``x_0`` as a guess of ``x_k``: what a model
   that ignored pose would score). On real video every pixel is scene, so
   whole-frame PSNR/SSIM mean something here (on black Moving MNIST frames a
-  blank guess scores well; that source adds its own metrics, :mod:`drnet_lite.evaluate`).
+  blank guess scores well; that source adds its own metrics, :mod:`drnet_lite.experiments.moving_mnist`).
   ``*_moved_psnr`` scores only the pixels that changed between ``x_0`` and
   ``x_k`` (by more than :data:`MOVED` of the range, e.g. the people walking):
   there the content frame is a poor guess, and only a pose that carries the

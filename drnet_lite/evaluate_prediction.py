@@ -10,7 +10,7 @@ Three predictors of the frames after T observed ones are scored by the same code
 Per step, for every source: PSNR and SSIM on the whole frame. On real video
 these mean something (every pixel is scene); on Moving MNIST's black frames a
 blank guess scores well, so that source adds scores on the digit windows and
-the digit judge (:mod:`drnet_lite.evaluate_prediction_mnist`, re-exported here).
+the digit judge (:mod:`drnet_lite.experiments.moving_mnist`).
 
 The standard fixed Moving MNIST test file (Srivastava et al. 2015) reports
 "MSE" per frame as the *sum* of squared errors over the 64 x 64 pixels in
@@ -22,15 +22,14 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .course import device_of
+from .device import device_of
 from .data import ClipSource, for_split, make_source
-from .evaluate_prediction_mnist import (  # noqa: F401  (the Moving MNIST part, re-exported)
-    EXTRA_DIGIT_SHARE, _matches, extra_digit_share, locate_digits, long_horizon_accuracy, score_steps, window_step_scores)
+from .experiments.moving_mnist import long_horizon_accuracy, window_step_scores
 from .metrics import psnr, ssim
 from .models import DRNet
 from .predict import PoseLSTM, copy_last_frames, oracle_frames, rollout
 
-TEST_SEED = 2017  # the same as drnet_lite.evaluate.TEST_SEED
+TEST_SEED = 2017  # the same as drnet_lite.experiments.moving_mnist.TEST_SEED
 METHODS = ("lstm", "oracle", "copy_last")
 FRAME_METRICS = ("psnr", "ssim")
 METRICS = ("psnr", "ssim", "window_psnr", "window_ssim")

@@ -16,8 +16,9 @@ returns its detached losses; the loop does everything around it:
   the signal reaches them at different moments, so none waits in a collective
   for one that has gone.
 
-Resuming is the caller's job (it restores the model, optimiser, generators and
-a :class:`LoopState` from the checkpoint); the loop then simply continues, so a
+Resuming: the caller restores its model and optimiser from the checkpoint, and
+:func:`start_state` the rest (the step, history and elapsed time, torch's
+generator and the data generators); the loop then simply continues, so a
 resumed run draws the same batches and ends with the same weights as one that
 was never interrupted.
 """
@@ -26,6 +27,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import torch
 
 from .runs import DeferredInterrupt, Run, interrupted
 
@@ -37,6 +40,22 @@ class LoopState:
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     elapsed: float = 0.0
+
+
+def start_state(run: Run, payload: dict[str, Any] | None, restore_rng: Callable[[dict[str, Any]], None]) -> LoopState:
+    """Where a run starts: at step 0, or (``payload``: the checkpoint it resumes from) where it was saved.
+
+    On resume this also restores torch's global generator and, through
+    ``restore_rng(payload["rng"])``, the data generators, and tells ``run``
+    that the step is already saved. The model and optimiser are the caller's.
+    """
+    if payload is None:
+        return LoopState()
+    restore_rng(payload["rng"])
+    torch.set_rng_state(payload["rng"]["torch"])
+    state = LoopState(int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0)))
+    run.saved_step = state.step
+    return state
 
 
 def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], dict[str, Any]],

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import nn
 
-from .course import device_of, to_cpu
+from .device import device_of, to_cpu
 from .models import DRNet
 
 
@@ -95,54 +95,6 @@ class LSTMConfig:
     def from_dict(cls, d: dict[str, Any]) -> "LSTMConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
-
-
-def _reference() -> LSTMConfig:
-    """The paper's reference code: 2 x 256 LSTM, Adam 2e-4 (beta1 0.9), batch 100, 10 observed, 10 predicted."""
-    return LSTMConfig()
-
-
-def _lite() -> LSTMConfig:
-    """The reference network trained for a CPU budget (each change measured on the shipped DRNet,
-    6,000 steps, 100 fixed test clips):
-
-    * a bank of 1,000 pre-encoded 100-frame clips instead of fresh clips every step:
-      encoding was most of a step (27.6 instead of 4.7 steps per second on 2 cores);
-    * lr 1e-3 falling to 0 over the second half (2e-4 barely moved in 300 steps);
-    * 30 predicted frames while training instead of 10 (40-frame windows): window SSIM over
-      the first 10 predicted frames 0.516 instead of 0.479, judge accuracy at t+100 95% vs 92%.
-    """
-    return dataclasses.replace(LSTMConfig(), predicted=30, lr=1e-3, lr_decay=0.5, steps=6000, bank_clips=1000,
-                               bank_length=100, log_every=25)
-
-
-def _video() -> LSTMConfig:
-    """The pose LSTM for the ``video-64`` DRNet: the reference network at half width (128 units), a bank
-    of 300 pre-encoded 40-frame clips of the video's train split, 10 observed + 10 predicted frames,
-    lr 1e-3 falling to 0 over the second half, 2,000 steps (a few CPU minutes)."""
-    return dataclasses.replace(LSTMConfig(), hidden_size=128, predicted=10, lr=1e-3, lr_decay=0.5, steps=2000,
-                               batch_size=32, bank_clips=300, bank_length=40, log_every=25)
-
-
-LSTM_PRESETS: dict[str, Callable[[], LSTMConfig]] = {"lstm-reference": _reference, "lstm-lite": _lite,
-                                                     "lstm-video": _video}
-
-#: The LSTM preset ``train-lstm`` picks for a DRNet of each source, when none is named.
-DEFAULT_LSTM_PRESET = {"moving-mnist": "lstm-lite", "video": "lstm-video"}
-
-
-def lstm_preset(name: str, **overrides: Any) -> LSTMConfig:
-    """A named LSTM preset with optional overrides (``None`` values ignored)."""
-    from . import train  # noqa: F401  (importing it registers the KTH LSTM presets)
-
-    if name not in LSTM_PRESETS:
-        raise ValueError(f"unknown LSTM preset {name!r}; choose one of {sorted(LSTM_PRESETS)}")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    known = {f.name for f in dataclasses.fields(LSTMConfig)}
-    unknown = set(overrides) - known
-    if unknown:
-        raise ValueError(f"unknown LSTM setting(s) {sorted(unknown)}; known: {sorted(known)}")
-    return dataclasses.replace(LSTM_PRESETS[name](), **overrides)
 
 
 class PoseLSTM(nn.Module):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .course import device_of, to_cpu
+from .device import device_of, to_cpu
 from .models import DRNet
 from .viz import frame_grid
 

@@ -1,4 +1,4 @@
-"""Training DRNet: configs and presets, frame sampling, one step, the fit loop.
+"""Training DRNet: the config, frame sampling, one step, the fit loop, loading (the presets: :mod:`drnet_lite.presets`).
 
 One step, on a batch of B clips (one clip per row):
 
@@ -25,9 +25,10 @@ from typing import Any, Callable
 
 import torch
 
+from .assets import SHIPPED_DRNETS, asset_path
 from .atomic import write_text
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
-from .course import pick_device
+from .device import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
 from .distributed import current as distributed_context
@@ -35,7 +36,7 @@ from .precision import Precision, plain_update
 from .losses import (adversarial_loss, motion_weights, reconstruction_loss, scene_discriminator_loss, shuffled_partner,
                      similarity_loss, weighted_reconstruction_loss)
 from .models import DRNet, DRNetConfig
-from .loop import LoopState, train_loop
+from .loop import start_state, train_loop
 from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
 from .swap import reconstruction_figure, swap_figure
 from .viz import save_png
@@ -48,7 +49,7 @@ class TrainConfig:
     ``data`` is the config of any registered clip source (Moving MNIST,
     video, ...; see :mod:`drnet_lite.data.source`). ``model.image_size`` must
     equal ``data.image_size`` and ``model.channels`` the data's channel count;
-    :func:`preset` and :func:`with_overrides` keep them in step.
+    :func:`drnet_lite.presets.preset` and :func:`with_overrides` keep them in step.
     """
 
     model: DRNetConfig = field(default_factory=DRNetConfig)
@@ -132,127 +133,6 @@ def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
     data_config = type(config.data)(**data)
     model["channels"] = data_config.num_channels
     return dataclasses.replace(config, model=DRNetConfig(**model), data=data_config, **top)
-
-
-def _paper() -> TrainConfig:
-    """The reference hyperparameters (Denton & Birodkar 2017, reference code): Adam 2e-3 (beta1 0.5), batch 100,
-    content 128, pose 10, width 64, alpha 1, beta 1e-4, max_step 20, two digits
-    in their own colour channels."""
-    data = MovingMNISTConfig(image_size=64, num_digits=2, digit_size=32, channels="per-digit", seq_len=21)
-    model = DRNetConfig(image_size=64, channels=2, content_dim=128, pose_dim=10, width=64)
-    return TrainConfig(model=model, data=data, steps=100_000, batch_size=100, lr=2e-3, beta1=0.5,
-                       similarity_weight=1.0, adversarial_weight=1e-4, max_step=20)
-
-
-def _lite() -> TrainConfig:
-    """A DRNet that learns a working swap on a 2-core CPU in minutes (one grey digit).
-
-    Kept from the paper: the networks, the three losses, one C update then one
-    E_c/E_p/D update per step, Adam 2e-3 (beta1 0.5), content 128, pose 10.
-    Changed, each measured to matter (notebook 05 tells the story):
-      * width 16 and batch 64: about 3x faster per step than width 32;
-      * content frames up to max_step = 40 frames from the pose frame, so the
-        content frame's position says little about the target's: content
-        gains nothing by carrying position, and the scene discriminator
-        cannot tell same-clip pairs by nearby positions (with max_step 12,
-        content carried position, R^2 0.91, and pose learned slowly);
-      * normalize_content: content cannot collapse to a constant;
-      * content_pool: content is translation-invariant by construction
-        (swap accuracy 53% after 1,000 steps, against 24% at 1,250 without);
-      * alpha = 0.01 (with alpha = 1 content stayed empty for 1,500 steps),
-        beta = 0.1 (1e-4 in the paper code, which lets pose carry identity).
-    """
-    data = MovingMNISTConfig(image_size=64, num_digits=1, digit_size=28, channels="grey", seq_len=41)
-    model = DRNetConfig(image_size=64, channels=1, content_dim=128, pose_dim=10, width=16,
-                        normalize_content=True, content_pool=True)
-    return TrainConfig(model=model, data=data, steps=12000, batch_size=64, lr=2e-3, beta1=0.5,
-                       similarity_weight=0.01, adversarial_weight=0.1, max_step=40,
-                       log_every=25, image_every=500, checkpoint_every=500)
-
-
-def _lab() -> TrainConfig:
-    """``mnist-lite`` on a lab's clock: the same networks and losses, 2,800 steps with lr falling
-    linearly to 0 over the second half (``lr_decay = 0.5``).
-
-    Measured on 2 idle CPU cores of this project's machine: 6.9 minutes for the whole ``train``
-    command and 82-84% swap accuracy (assets/README.md has the runs); short enough for a lab to
-    train one model per ablation (notebook 05, ``python -m drnet_lite ablations``).
-    """
-    return with_overrides(_lite(), steps=2800, lr_decay=0.5, image_every=700, checkpoint_every=700)
-
-
-def _video64() -> TrainConfig:
-    """A skip DRNet for real video on a CPU: tiles of ``vtest.avi`` (pass other files with ``videos=``).
-
-    The data: Debian opencv-doc's ``vtest.avi`` (795 frames of a plaza seen
-    from above, 768 x 576, 10 fps) cut 3 x 4 into twelve 192 x 192 tiles, each
-    its own scene, resized to 64 x 64 grey; the last 20% of the frames are the
-    test split. Content is the tile's scene (lawn, path, a building's edge),
-    pose the people walking through it.
-
-    The model: the skip variant the paper uses for KTH: the decoder also gets
-    the content encoder's feature maps, so the background detail need not pass
-    through the vectors. Width 16, content 64, pose 10, batch 32. Content and
-    pose frames up to max_step = 10 frames (1 s) apart: people move, the
-    scene does not. alpha 0.1, beta 0.1, constant lr; 750 steps (about
-    0.3 CPU seconds each on one core; see assets/README.md for the measured run).
-    """
-    from .data.video import VTEST, VideoConfig
-
-    data = VideoConfig(videos=(str(VTEST),), image_size=64, channels="grey", resize="crop", tiles=(3, 4),
-                       seq_len=30, split_by="time", test_fraction=0.2)
-    model = DRNetConfig(image_size=64, channels=1, content_dim=64, pose_dim=10, width=16, skip=True,
-                        normalize_content=True)
-    return TrainConfig(model=model, data=data, steps=750, batch_size=32, lr=2e-3, beta1=0.5,
-                       similarity_weight=0.1, adversarial_weight=0.1, max_step=10,
-                       log_every=25, image_every=250, checkpoint_every=250)
-
-
-def _joint2() -> TrainConfig:
-    """``mnist-lite`` on the paper's Moving MNIST (two digits, each in its own colour channel) with the
-    networks seeing both channels at once: the recipe before ``mnist2-lite``. It learns one digit of the
-    two (12.6% / 78.8% swap accuracy after 20,000 steps; assets/README.md)."""
-    return with_overrides(_lite(), num_digits=2, channels="per-digit", steps=20000)
-
-
-def _lite2() -> TrainConfig:
-    """Two digits, each in its own colour channel: the one-digit ``mnist-lite`` networks applied to each
-    channel alone (``per_channel``), started from the shipped ``mnist-lite.pt`` and fine-tuned on two digits.
-
-    Content and pose are the two channels' vectors concatenated (2 x 128 and 2 x 10); the decoder draws
-    channel n from (content_n, pose_n); the scene discriminator (new) sees the concatenated pose.
-    600 steps with lr 5e-4 falling linearly to 0: the networks already know a digit, so the step is small.
-    """
-    return with_overrides(_joint2(), per_channel=True, content_dim=256, pose_dim=20, init_from="mnist-lite.pt",
-                          steps=600, lr=5e-4, lr_decay=1.0, image_every=200, checkpoint_every=200)
-
-
-PRESETS: dict[str, Callable[[], TrainConfig]] = {"mnist-paper": _paper, "mnist-lite": _lite, "mnist-lab": _lab, "mnist2-lite": _lite2,
-                                                  "mnist2-joint": _joint2,
-                                                  "video-64": _video64}
-
-
-def _turntable_lite() -> TrainConfig:
-    from .experiments.turntable import turntable_lite  # the turntable experiment keeps its presets with its code
-
-    return turntable_lite()
-
-
-def _norb() -> TrainConfig:
-    from .experiments.turntable import norb
-
-    return norb()
-
-
-PRESETS.update({"turntable-lite": _turntable_lite, "norb": _norb})
-
-
-def preset(name: str, **overrides: Any) -> TrainConfig:
-    """A named preset (``mnist-paper``, ``mnist-lite``, ``mnist-lab``, ``mnist2-lite``: Moving MNIST; ``video-64``: real video) with optional
-    flat overrides."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    return with_overrides(PRESETS[name](), **overrides)
 
 
 def learning_rate(config: Any, step: int) -> float:
@@ -372,8 +252,6 @@ def build_model(config: TrainConfig, device: torch.device | str = "cpu") -> DRNe
     torch.manual_seed(config.seed)
     model = DRNet(config.model)
     if config.init_from:
-        from .assets import asset_path
-
         source = Path(config.init_from) if Path(config.init_from).is_file() else asset_path(config.init_from)
         model.start_from(load_drnet(source)[0])
     return model.to(device)
@@ -434,6 +312,14 @@ def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> t
     return model.to(device).eval(), config
 
 
+def load_shipped_drnet(name: str = "mnist-lite", device: str = "cpu") -> tuple[DRNet, TrainConfig]:
+    """A shipped DRNet (eval mode) and its TrainConfig: ``"mnist-lite"`` (one grey digit) or
+    ``"mnist2-lite"`` (two digits, one colour channel each)."""
+    if name not in SHIPPED_DRNETS:
+        raise ValueError(f"no shipped DRNet {name!r}; choose one of {sorted(SHIPPED_DRNETS)}")
+    return load_drnet(asset_path(SHIPPED_DRNETS[name]), device=device)
+
+
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
         data_root: str | os.PathLike | None = None, progress: bool = True,
         callback: Callable[[int, list[dict[str, float]], DRNet], None] | None = None,
@@ -483,17 +369,12 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
         optimizers = Optimizers.create(model, config)
         precision = Precision.create(device, config.amp, average_gradients=dist.average_gradients)
         data_rng, shared_rng = dist.generators(config.seed)  # the same generator in a world of one
-        history: list[dict[str, float]] = []
-        step, elapsed = 0, 0.0
-        if resume:
-            payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict)
+        payload = load_for_resume(ckpt_path, "drnet", config, TrainConfig.from_dict) if resume else None
+        if payload is not None:
             model.load_state_dict(payload["state"])
             optimizers.load_state_dict(payload["optimizers"])
-            dist.restore_rng(payload["rng"], data_rng, shared_rng)
             precision.load_state_dict(payload.get("scaler", {}))
-            torch.set_rng_state(payload["rng"]["torch"])
-            step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
-            run.saved_step = step
+        state = start_state(run, payload, lambda rng: dist.restore_rng(rng, data_rng, shared_rng))
 
         if compile_model:
             for network in (model.content_encoder, model.pose_encoder, model.decoder, model.scene_discriminator):
@@ -505,7 +386,6 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
                              "use a smaller max_step or longer clips (seq_len)") from exc
         preview = preview_frames(config, root=data_root, device=device) if out is not None else None
-        state = LoopState(step, history, elapsed)
 
         def save(at_step: int) -> None:  # every rank checks the (identical) state is finite; rank 0 writes
             rng = dist.rng_states(data_rng, shared_rng)  # a collective: every rank takes part
@@ -549,5 +429,3 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     model = dist.release(model).to(memory_format=torch.contiguous_format).eval()
     return FitResult(model=model, config=config, history=history, out_dir=out, step=step)
 
-
-from . import presets_kth  # noqa: E402,F401  (registers the kth-64 and kth-128 presets)

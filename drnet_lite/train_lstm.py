@@ -20,10 +20,10 @@ from typing import Any, Callable
 import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
-from .course import device_of, pick_device
+from .device import device_of, pick_device
 from .data import ClipSource, for_split, make_source
 from .distributed import current as distributed_context
-from .loop import LoopState, train_loop
+from .loop import start_state, train_loop
 from .models import DRNet
 from .predict import LSTMConfig, PoseLSTM, encode_sequence, lstm_loss, teacher_forced
 from .runs import CHECKPOINT_NAME, Run, open_run
@@ -177,19 +177,14 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
         lstm = dist.prepare(PoseLSTM.for_drnet(drnet, config).to(device))  # every rank starts from rank 0's weights
         optimizer = torch.optim.Adam(lstm.parameters(), lr=config.lr, betas=(config.beta1, 0.999))
         rng, shared_rng = dist.generators(config.seed)  # the same generator in a world of one
-        history: list[dict[str, float]] = []
-        step, elapsed = 0, 0.0
-        if resume:
-            payload = load_for_resume(ckpt_path, "pose_lstm", config, LSTMConfig.from_dict)
+        payload = load_for_resume(ckpt_path, "pose_lstm", config, LSTMConfig.from_dict) if resume else None
+        if payload is not None:
             if payload["drnet"]["fingerprint"] != fingerprint:
                 raise ValueError(f"--resume: {ckpt_path} was trained on another DRNet (fingerprint "
                                  f"{payload['drnet']['fingerprint']}, this one {fingerprint})")
             lstm.load_state_dict(payload["state"])
             optimizer.load_state_dict(payload["optimizer"])
-            dist.restore_rng(payload["rng"], rng, shared_rng)
-            torch.set_rng_state(payload["rng"]["torch"])
-            step, history, elapsed = int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0))
-            run.saved_step = step
+        state = start_state(run, payload, lambda states: dist.restore_rng(states, rng, shared_rng))
 
         # the DRNet's own data, train split; clips as long as a training window, or a bank clip
         data_config = for_split(drnet_config.data, "train",
@@ -207,8 +202,6 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
             frames = frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, frames.shape[:2])
             pose, content = encode_sequence(drnet, frames, content_time=config.observed - 1)
             return pose.to(device), content.to(device)
-
-        state = LoopState(step, history, elapsed)
 
         def save(at_step: int) -> None:  # every rank checks the (identical) state is finite; rank 0 writes
             states = dist.rng_states(rng, shared_rng)  # a collective: every rank takes part

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .course import device_of, to_cpu
+from .device import device_of, to_cpu
 from .models import DRNet
 from .viz import frame_grid, png_bytes
 
@@ -103,11 +103,11 @@ def explorer_toggle(explorers: dict[str, SwapExplorer]):
 
 
 def shipped_explorer(name: str = "mnist-lite", clips: int = 8, seed: int = 7, scale: int = 3) -> SwapExplorer:
-    """A :class:`SwapExplorer` of a shipped DRNet (see :func:`drnet_lite.assets.load_shipped_drnet`) on
+    """A :class:`SwapExplorer` of a shipped DRNet (see :func:`drnet_lite.train.load_shipped_drnet`) on
     ``clips`` content and ``clips`` pose clips of its own kind, drawn from MNIST test digits."""
-    from .assets import load_shipped_drnet
+    from .train import load_shipped_drnet
     from .data import MovingMNIST
-    from .evaluate import test_config
+    from .experiments.moving_mnist import test_config
 
     model, config = load_shipped_drnet(name)
     frames = MovingMNIST(test_config(config.data)).sample(2 * clips, seed=seed).frames

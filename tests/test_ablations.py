@@ -5,7 +5,7 @@ import pytest
 from drnet_lite.ablations import ABLATIONS, COLUMNS, MAIN_ABLATIONS, ablation_table, run_ablations
 from drnet_lite.cli import main
 from drnet_lite.judge import DEFAULT_JUDGE
-from drnet_lite.train import preset
+from drnet_lite.presets import preset
 
 TINY = dict(image_size=32, digit_size=20, width=4, content_dim=8, batch_size=8, steps=3, log_every=1,
             image_every=10, checkpoint_every=10, max_step=4, device="cpu")

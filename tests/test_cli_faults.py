@@ -26,8 +26,9 @@ import torch
 
 from drnet_lite.checkpoint import load_checkpoint, save_checkpoint
 from drnet_lite.data import MovingMNIST, save_standard_test_set
-from drnet_lite.predict import lstm_preset
-from drnet_lite.train import fit, preset
+from drnet_lite.presets import lstm_preset
+from drnet_lite.train import fit
+from drnet_lite.presets import preset
 from drnet_lite.train_lstm import fit_lstm
 
 REPO = Path(__file__).resolve().parents[1]

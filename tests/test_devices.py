@@ -5,15 +5,16 @@ device, run there and hand its result back on the CPU. A model on ``meta``
 (shapes only, no values) stands in for a GPU: any op that meets a CPU tensor
 and a meta tensor raises, so a function that forgets to move its inputs fails
 here exactly as it would on CUDA. Results come back as CPU zeros of the right
-shape (:func:`drnet_lite.course.to_cpu`); the values are not the point.
+shape (:func:`drnet_lite.device.to_cpu`); the values are not the point.
 """
 import pytest
 import torch
 
 from drnet_lite.course import device_of, to_cpu
 from drnet_lite.models import DRNet, DRNetConfig
-from drnet_lite.predict import (PoseLSTM, decode_poses, encode_sequence, generate_poses, lstm_preset, oracle_frames,
+from drnet_lite.predict import (PoseLSTM, decode_poses, encode_sequence, generate_poses, oracle_frames,
                                 rollout, teacher_forced)
+from drnet_lite.presets import lstm_preset
 from drnet_lite.swap import decode_all_pairs, interpolate, reconstruct, reconstruction_figure, swap_figure, swap_matrix
 from drnet_lite.widgets import RolloutExplorer, SwapExplorer
 
@@ -94,7 +95,7 @@ def judge():
 
 
 def test_evaluation_runs_on_the_model_device(moving_mnist, judge):
-    from drnet_lite.evaluate import evaluate_swaps, leakage_probes
+    from drnet_lite.experiments.moving_mnist import evaluate_swaps, leakage_probes
 
     data = moving_mnist(split="test", image_size=32, digit_size=16, num_digits=1, seq_len=6)
     model = _meta_drnet()
@@ -105,7 +106,8 @@ def test_evaluation_runs_on_the_model_device(moving_mnist, judge):
 
 
 def test_prediction_evaluation_runs_on_the_model_device(moving_mnist, judge):
-    from drnet_lite.evaluate_prediction import long_horizon_accuracy, prediction_curves, standard_file_mse
+    from drnet_lite.experiments.moving_mnist import long_horizon_accuracy
+    from drnet_lite.evaluate_prediction import prediction_curves, standard_file_mse
 
     data = moving_mnist(split="test", image_size=32, digit_size=16, num_digits=1, seq_len=9)
     drnet, lstm = _meta_drnet(), _meta_lstm()
@@ -127,7 +129,7 @@ def test_fit_lstm_hands_a_caller_s_drnet_back_in_its_layout(mnist_root, layout, 
     same ``finally`` restores device and layout together.)
     """
     from drnet_lite import train_lstm
-    from drnet_lite.train import preset
+    from drnet_lite.presets import preset
 
     drnet_config = preset("mnist-lite", width=4, image_size=32, digit_size=16)
     torch.manual_seed(0)

@@ -19,7 +19,8 @@ import torch
 
 from drnet_lite.data import MovingMNIST
 from drnet_lite.distributed import Distributed, DistributedError, SyncedBatchNorm, rank_seed
-from drnet_lite.train import Optimizers, build_model, fit, preset, sample_times, train_step
+from drnet_lite.train import Optimizers, build_model, fit, sample_times, train_step
+from drnet_lite.presets import preset
 
 STEPS, HALF, BATCH = 4, 2, 8
 #: float32 sums in another order (all-reduced BatchNorm statistics and gradients), after 4 Adam steps.

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from drnet_lite.evaluate import fixed_swap_pairs, leakage_probes, score_swaps
+from drnet_lite.experiments.moving_mnist import fixed_swap_pairs, leakage_probes, score_swaps
 from drnet_lite.judge import DEFAULT_JUDGE, load_judge
 from drnet_lite.data.moving_mnist import render
 from drnet_lite.metrics import swap_targets
@@ -67,7 +67,7 @@ def test_two_digits_in_each_others_boxes(moving_mnist, channels):
 
 @needs_judge
 def test_two_digit_evaluation_reports_every_digit(moving_mnist):
-    from drnet_lite.evaluate import evaluate_swaps
+    from drnet_lite.experiments.moving_mnist import evaluate_swaps
 
     data = moving_mnist(split="test", num_digits=2, channels="per-digit", seq_len=10, image_size=32, digit_size=14)
     torch.manual_seed(0)

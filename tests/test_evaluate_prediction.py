@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from drnet_lite.data import load_standard_test_set, save_standard_test_set
-from drnet_lite.evaluate_prediction import locate_digits, score_steps, standard_file_mse
+from drnet_lite.experiments.moving_mnist import locate_digits, score_steps
+from drnet_lite.evaluate_prediction import standard_file_mse
 from drnet_lite.judge import load_judge, read_digits
 from drnet_lite.models import DRNet, DRNetConfig
 from drnet_lite.predict import PoseLSTM, rollout
@@ -81,7 +82,7 @@ def test_standard_file_mse_reports_the_per_frame_sum(tmp_path, moving_mnist):
 
 
 def test_grey_readings_are_matched_as_multisets():
-    from drnet_lite.evaluate_prediction import _matches
+    from drnet_lite.experiments.moving_mnist import _matches
 
     reading = torch.tensor([[5, 3], [3, 3], [1, 2], [7, 7]])
     labels = torch.tensor([[3, 5], [3, 5], [2, 9], [7, 7]])
@@ -90,7 +91,7 @@ def test_grey_readings_are_matched_as_multisets():
 
 
 def test_extra_digit_share_sees_a_digit_drawn_twice(moving_mnist):
-    from drnet_lite.evaluate_prediction import EXTRA_DIGIT_SHARE, extra_digit_share, locate_digits
+    from drnet_lite.experiments.moving_mnist import EXTRA_DIGIT_SHARE, extra_digit_share, locate_digits
 
     data = moving_mnist(split="test", num_digits=1, seq_len=1)
     clips = data.sample(50, seed=3)

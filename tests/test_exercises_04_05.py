@@ -363,7 +363,8 @@ def test_plot_history_is_pure_and_copes_with_short_histories():
 
 
 def test_plot_history_reads_a_real_fit_history(mnist_root):
-    from drnet_lite.train import fit, preset
+    from drnet_lite.train import fit
+    from drnet_lite.presets import preset
 
     config = preset("mnist-lite", steps=6, log_every=2, width=4, image_size=32, digit_size=20, batch_size=4,
                     content_dim=8, device="cpu")

@@ -16,8 +16,9 @@ from drnet_lite import cli
 from drnet_lite.data import kth
 from drnet_lite.data.kth_mini import write_miniature_kth
 from drnet_lite.data.kth_source import KTHConfig, KTHSource
-from drnet_lite.evaluate_kth import action_probe, format_curves, format_probe, protocol_curves
-from drnet_lite.train import PRESETS, load_drnet, preset
+from drnet_lite.experiments.kth import action_probe, format_curves, format_probe, protocol_curves
+from drnet_lite.presets import PRESETS, preset
+from drnet_lite.train import load_drnet
 from drnet_lite.train_lstm import load_pose_lstm
 from kth_fixtures import serve
 

@@ -4,7 +4,8 @@ import torch
 
 from drnet_lite.checkpoint import save_checkpoint
 from drnet_lite.models import DRNet, DRNetConfig
-from drnet_lite.train import load_drnet, preset
+from drnet_lite.presets import preset
+from drnet_lite.train import load_drnet
 
 SMALL = dict(image_size=32, width=4, content_dim=12, pose_dim=6, normalize_content=True, content_pool=True)
 

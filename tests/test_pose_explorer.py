@@ -79,7 +79,7 @@ def test_the_notebook_06_cell_on_the_shipped_model(mnist_root):
     pytest.importorskip("ipywidgets")
     from drnet_lite.assets import asset_path
     from drnet_lite.data import MovingMNIST
-    from drnet_lite.evaluate import test_config
+    from drnet_lite.experiments.moving_mnist import test_config
     from drnet_lite.train import load_drnet
 
     try:

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from drnet_lite.precision import Precision, choose_dtype, plain_update
-from drnet_lite.train import Optimizers, build_model, preset, train_step
+from drnet_lite.train import Optimizers, build_model, train_step
+from drnet_lite.presets import preset
 
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")
 

@@ -10,21 +10,12 @@ import torch
 from drnet_lite.checkpoint import CheckpointError, load_checkpoint
 from drnet_lite.cli import main as cli_main
 from drnet_lite.models import DRNet, DRNetConfig
-from drnet_lite.predict import (
-    LSTMConfig,
-    PoseLSTM,
-    copy_last_frames,
-    decode_poses,
-    encode_sequence,
-    generate_poses,
-    iterate_poses,
-    lstm_loss,
-    lstm_preset,
-    oracle_frames,
-    rollout,
-    teacher_forced,
-)
-from drnet_lite.train import fit, load_drnet, preset
+from drnet_lite.predict import (LSTMConfig, PoseLSTM, copy_last_frames, decode_poses, encode_sequence,
+                                generate_poses, iterate_poses, lstm_loss, oracle_frames, rollout,
+                                teacher_forced)
+from drnet_lite.presets import lstm_preset
+from drnet_lite.train import fit, load_drnet
+from drnet_lite.presets import preset
 from drnet_lite.train_lstm import PoseBank, drnet_fingerprint, fit_lstm, load_pose_lstm
 
 

@@ -22,7 +22,8 @@ from drnet_lite.metrics import psnr, summarize
 from drnet_lite.models import DRNet, DRNetConfig
 from drnet_lite.runs import (EXPLODED_LOSS, LOCK_NAME, DeferredInterrupt, RunFolderError, TrainingDiverged,
                              acquire_lock, check_losses, open_run, release_lock)
-from drnet_lite.train import fit, load_drnet, preset, write_history_csv
+from drnet_lite.train import fit, load_drnet, write_history_csv
+from drnet_lite.presets import preset
 
 
 def _dead_pid() -> int:

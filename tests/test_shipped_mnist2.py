@@ -9,8 +9,9 @@ import json
 import pytest
 import torch
 
-from drnet_lite.assets import REPO_ASSETS, load_shipped_drnet
-from drnet_lite.evaluate import evaluate
+from drnet_lite.assets import REPO_ASSETS
+from drnet_lite.train import load_shipped_drnet
+from drnet_lite.experiments.moving_mnist import evaluate
 from drnet_lite.judge import load_judge
 
 WEIGHTS = REPO_ASSETS / "mnist2-lite.pt"

@@ -15,7 +15,7 @@ import json
 import pytest
 
 from drnet_lite.assets import REPO_ASSETS
-from drnet_lite.evaluate import evaluate
+from drnet_lite.experiments.moving_mnist import evaluate
 from drnet_lite.judge import load_judge
 from drnet_lite.train import load_drnet
 

@@ -7,17 +7,9 @@ import torch
 import drnet_lite.train as train_module
 from drnet_lite.checkpoint import CheckpointError, load_checkpoint
 from drnet_lite.cli import main as cli_main
-from drnet_lite.train import (
-    Optimizers,
-    TrainConfig,
-    TrainingDiverged,
-    build_model,
-    fit,
-    load_drnet,
-    preset,
-    sample_times,
-    train_step,
-)
+from drnet_lite.train import (Optimizers, TrainConfig, TrainingDiverged, build_model, fit, load_drnet,
+                              sample_times, train_step)
+from drnet_lite.presets import preset
 
 
 def tiny(**overrides) -> TrainConfig:

@@ -8,7 +8,7 @@ from drnet_lite.data.turntable import Turntable, TurntableConfig
 from drnet_lite.experiments.turntable import (encode, format_table, probe_codes, probe_table, swap_frames, swap_panel, swap_scores,
                                               train_object_classifier)
 from drnet_lite.models import DRNet, DRNetConfig
-from drnet_lite.train import preset
+from drnet_lite.presets import preset
 
 DATA = TurntableConfig(image_size=16, seq_len=6, instances=2, azimuth_steps=6, elevations=(10.0, 30.0))
 

@@ -2,7 +2,8 @@
 import torch
 
 from drnet_lite.experiments.two_digits import DiagnosisLogger, Snapshots, diagnosis_figure, measure, read_rows
-from drnet_lite.train import fit, load_drnet, preset
+from drnet_lite.presets import preset
+from drnet_lite.train import fit, load_drnet
 
 
 def _config():

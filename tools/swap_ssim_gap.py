@@ -25,7 +25,7 @@ import torch
 
 from drnet_lite.assets import REPO_ASSETS
 from drnet_lite.data import MovingMNIST
-from drnet_lite.evaluate import test_config
+from drnet_lite.experiments.moving_mnist import test_config
 from drnet_lite.metrics import best_shift, shift_tolerant_window_ssim, swap_targets, window_scores
 from drnet_lite.swap import reconstruct
 from drnet_lite.train import load_drnet

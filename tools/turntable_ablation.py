@@ -15,7 +15,8 @@ from pathlib import Path
 
 from drnet_lite.atomic import write_json
 from drnet_lite.experiments.turntable import evaluate_turntable, format_table
-from drnet_lite.train import fit, preset
+from drnet_lite.train import fit
+from drnet_lite.presets import preset
 
 VARIANTS = {"pose10-adv": (10, 0.1), "pose10-noadv": (10, 0.0), "pose2-noadv": (2, 0.0), "pose2-adv": (2, 0.1)}
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from ..data.source import for_split, make_source
 from ..data.turntable import Turntable, TurntableConfig
-from ..evaluate import _fit_probe
+from ..evaluate_frames import fit_probe
 from ..metrics import psnr, ssim
 from ..models import DRNet, DRNetConfig
 from ..train import TrainConfig
@@ -68,6 +68,9 @@ def norb() -> TrainConfig:
     return TrainConfig(model=model, data=data, steps=50_000, batch_size=100, lr=2e-3, beta1=0.5,
                        similarity_weight=0.01, adversarial_weight=0.1, max_step=8,
                        log_every=50, image_every=1000, checkpoint_every=1000)
+
+
+PRESETS = {"turntable-lite": turntable_lite, "norb": norb}
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -120,13 +123,13 @@ def probe_codes(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], objects:
     for code in ("content", "pose"):
         for probe, hidden in (("linear", None), ("mlp", 128)):
             x = a[code]
-            out[f"{code}_identity_{probe}"] = _fit_probe(x[:half], label[:half], x[half:], label[half:],
+            out[f"{code}_identity_{probe}"] = fit_probe(x[:half], label[:half], x[half:], label[half:],
                                                          len(ids), hidden, epochs)
-            out[f"{code}_category_{probe}"] = _fit_probe(x, a["category"], b[code], b["category"],
+            out[f"{code}_category_{probe}"] = fit_probe(x, a["category"], b[code], b["category"],
                                                          categories, hidden, epochs)
             for target in ("azimuth", "elevation"):
                 y = a[target]
-                out[f"{code}_{target}_{probe}"] = _fit_probe(x[:half], y[:half], x[half:], y[half:], None, hidden, epochs)
+                out[f"{code}_{target}_{probe}"] = fit_probe(x[:half], y[:half], x[half:], y[half:], None, hidden, epochs)
     return out
 
 

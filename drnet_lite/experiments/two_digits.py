@@ -51,8 +51,8 @@ def measure(model: DRNet, data_config: Any, judge: Any = None, clips: int = 500,
     reads as the content clip's.
     """
     from ..data import MovingMNIST
-    from ..evaluate import encode_clips, evaluate_swaps, test_config
     from ..evaluate_frames import fit_probe
+    from .moving_mnist import encode_clips, evaluate_swaps, test_config
     from ..losses import scene_discriminator_loss, shuffled_partner
 
     was_training, rng = model.training, torch.get_rng_state()
@@ -194,9 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.out}")
         return 0
     from ..judge import load_judge
-    from ..train import fit, preset
+    from ..train import fit, with_overrides
+    from .moving_mnist import PRESETS
 
-    config = preset(args.preset, steps=args.steps)
+    if args.preset not in PRESETS:
+        parser.error(f"unknown Moving MNIST preset {args.preset!r}; choose one of {sorted(PRESETS)}")
+    config = with_overrides(PRESETS[args.preset](), steps=args.steps)
     if args.every % config.log_every:
         parser.error(f"--every must be a multiple of the preset's log_every ({config.log_every}): the logger runs at logs")
     logger = DiagnosisLogger(Path(args.out) / "diagnosis.csv", config, args.every, judge=load_judge(), root=args.data)

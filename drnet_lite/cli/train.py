@@ -1,0 +1,139 @@
+"""Commands that train DRNet: ``train`` (one run from a preset), ``ablations`` (the paper's ablations, one
+table) and ``presets`` (the settings each preset stands for)."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from .common import Shipped, add_command, dataset_help
+from .flags import (add_run_flags, batch_size, device, image_size, json_file, nonnegative_float, nonnegative_int,
+                    out_folder, positive_float, positive_int, probe_clips, share)
+
+
+# --- train ---
+
+def add_train(sub, shipped: Shipped) -> None:
+    from ..presets import PRESETS
+
+    p = add_command(sub, "train", "train DRNet", "--preset mnist-lite --steps 4000 --out runs/lite",
+                    notes="datasets (sources): " + dataset_help())
+    p.add_argument("--preset", default="mnist-lite", choices=sorted(PRESETS),
+                   help="mnist-lite (Moving MNIST, CPU minutes), mnist-lab (the same in about 5 minutes), "
+                        "mnist2-lite (two coloured digits), mnist-paper (Moving MNIST, reference) or "
+                        "video-64 (real video: a skip DRNet on tiles of vtest.avi, or of --videos)")
+    p.add_argument("--videos", nargs="+", metavar="PATH",
+                   help="video files or folders for a video preset (default: Debian opencv-doc's vtest.avi)")
+    p.add_argument("--tiles", type=positive_int, nargs=2, metavar=("ROWS", "COLS"),
+                   help="video: cut frames into this grid of scenes")
+    p.add_argument("--frame-step", type=positive_int, help="video: keep every n-th frame")
+    p.add_argument("--seq-len", type=positive_int, help="frames per clip")
+    p.add_argument("--steps", type=positive_int, help="total training steps")
+    add_run_flags(p)
+    p.add_argument("--batch-size", type=batch_size)
+    p.add_argument("--lr", type=positive_float)
+    p.add_argument("--lr-decay", type=share, help="share of the steps at the end over which lr falls linearly to 0 (default 0: constant)")
+    p.add_argument("--similarity-weight", "--alpha", dest="similarity_weight", type=nonnegative_float, help="alpha")
+    p.add_argument("--adversarial-weight", "--beta", dest="adversarial_weight", type=nonnegative_float,
+                   help="beta; 0 switches the adversary off (ablation)")
+    p.add_argument("--motion-weight", type=nonnegative_float,
+                   help="lambda: weight pixels that moved between content and pose frame by 1 + lambda |x_p - x_c| in L_rec (default 0)")
+    p.add_argument("--pose-dim", type=positive_int)
+    p.add_argument("--content-dim", type=positive_int)
+    p.add_argument("--width", type=positive_int, help="channels of the first stage (64 in the paper)")
+    p.add_argument("--max-step", type=nonnegative_int, help="largest distance in frames between the four frames of a step")
+    p.add_argument("--num-digits", type=positive_int)
+    p.add_argument("--channels", choices=["grey", "per-digit", "rgb"],
+                   help="channel mode of the data (Moving MNIST: grey or per-digit; video: grey or rgb)")
+    p.add_argument("--image-size", type=image_size)
+    p.add_argument("--normalize-content", dest="normalize_content", action="store_true", default=None)
+    p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default=None, type=device, help="auto (default), cpu, cuda, mps")
+    p.add_argument("--amp", action="store_true", default=None, help="mixed precision on CUDA: bfloat16 where supported, else float16 with a gradient scaler (T4)")
+    p.add_argument("--data", "--root", dest="data", default=None,
+                   help="the source's folder: Moving MNIST's MNIST folder (default: $DRNET_DATA or the user "
+                   "cache); video: the decoded-frame cache (default: $DRNET_CACHE/video); KTH: the folder holding KTH/; "
+                   "small NORB: its six files; turntable: where it keeps its traced views")
+    p.add_argument("--compile", action="store_true", help="torch.compile the networks (optional, for long GPU runs)")
+    p.set_defaults(func=run_train)
+
+
+def train_config(args: argparse.Namespace):
+    """The preset named by ``--preset`` with the flags given."""
+    from ..presets import preset
+
+    keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "pose_dim", "content_dim",
+            "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
+            "checkpoint_every", "videos", "tiles", "frame_step", "seq_len"]
+    return preset(args.preset, **{k: getattr(args, k) for k in keys})
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ..train import fit
+
+    config = train_config(args)
+    out = Path(args.out or f"runs/{args.preset}")
+    print(f"training {args.preset} for {config.steps} steps -> {out}")
+    start = time.perf_counter()
+    result = fit(config, out, resume=args.resume, overwrite=args.overwrite, data_root=args.data,
+                 compile_model=args.compile)
+    if result.step > config.steps:
+        print(f"nothing to do: the run in {out} is already at step {result.step} (more than --steps)")
+    last = result.history[-1] if result.history else {}
+    figures = ", ".join(f"{k}={v}" if k == "step" else f"{k}={v:.4g}" for k, v in last.items())
+    print(f"done in {time.perf_counter() - start:.0f} s: {figures}")
+    print(f"checkpoint: {result.checkpoint}\nhistory:    {out / 'history.csv'}\npictures:   {out / 'images'}")
+    return 0
+
+
+# --- ablations ---
+
+def add_ablations(sub, shipped: Shipped) -> None:
+    from ..ablations import ABLATIONS
+
+    p = add_command(sub, "ablations", "train and score the paper's ablations back to back: one table",
+                    "--preset mnist-lab --out runs/ablations --json runs/ablations/table.json")
+    p.add_argument("--preset", default="mnist-lab", help="the Moving MNIST preset every run starts from (default: mnist-lab)")
+    p.add_argument("--names", nargs="+", default=None, choices=list(ABLATIONS), help="which ablations (default: all, in this order)")
+    p.add_argument("--steps", type=positive_int, default=None, help="training steps of every run (default: the preset's)")
+    p.add_argument("--out", required=True, type=out_folder, help="run folders go to OUT/<ablation>")
+    p.add_argument("--overwrite", action="store_true", help="replace runs already in --out")
+    p.add_argument("--json", default=None, type=json_file, help="also write the rows to this JSON file")
+    p.add_argument("--pairs", type=positive_int, default=500, help="fixed (content, pose) test pairs")
+    p.add_argument("--probe-clips", type=probe_clips, default=2000, help="test clips for the leakage probes")
+    p.add_argument("--device", default=None, type=device)
+    p.add_argument("--data", default=None)
+    p.set_defaults(func=run_ablations)
+
+
+def run_ablations(args: argparse.Namespace) -> int:
+    from ..ablations import ablation_table, run_ablations as train_and_score
+    from ..atomic import write_json
+
+    overrides = {"steps": args.steps, "device": args.device}
+    rows = train_and_score(base=args.preset, names=args.names, out_root=args.out, data_root=args.data, pairs=args.pairs,
+                           probe_clips=args.probe_clips, overwrite=args.overwrite, **overrides)
+    print(ablation_table(rows))
+    if args.json:
+        print(f"wrote {write_json({'preset': args.preset, 'rows': rows}, Path(args.json))}")
+    return 0
+
+
+# --- presets ---
+
+def add_presets(sub, shipped: Shipped) -> None:
+    p = add_command(sub, "presets", "print the presets", "")
+    p.set_defaults(func=run_presets)
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    from ..presets import PRESETS
+
+    for name, make in PRESETS.items():
+        print(f"{name}:\n{json.dumps(make().to_dict(), indent=2)}")
+    return 0
+
+
+COMMANDS = {"train": add_train, "ablations": add_ablations, "presets": add_presets}
