@@ -1,7 +1,7 @@
 """The two-digit diagnosis: per-digit measurements during training, through fit's callback."""
 import torch
 
-from drnet_lite.experiments.two_digits import DiagnosisLogger, Snapshots, diagnosis_figure, measure, read_rows
+from drnet_lite.experiments.moving_mnist import DiagnosisLogger, Snapshots, diagnosis_figure, measure, read_rows
 from drnet_lite.presets import preset
 from drnet_lite.train import fit, load_drnet
 
