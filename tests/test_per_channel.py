@@ -101,3 +101,16 @@ def test_a_run_starts_from_the_model_named_by_init_from(tmp_path):
     assert torch.allclose(model(x, x)[:, 1:], one_model(x[:, 1:], x[:, 1:]), atol=1e-6)
     with pytest.raises(FileNotFoundError, match="no-such.pt"):
         build_model(preset("mnist2-lite", width=4, init_from="no-such.pt"))
+
+
+def test_the_train_command_can_start_from_scratch_or_from_another_model():
+    from drnet_lite.cli import build_parser
+    from drnet_lite.cli.train import train_config
+
+    parse = build_parser().parse_args
+    shipped = train_config(parse(["train", "--preset", "mnist2-lite"]))
+    assert shipped.model.per_channel and shipped.init_from == "mnist-lite.pt"
+    scratch = train_config(parse(["train", "--preset", "mnist2-lite", "--init-from", ""]))
+    assert scratch.model.per_channel and scratch.init_from == ""
+    joint = train_config(parse(["train", "--preset", "mnist2-lite", "--init-from", "", "--no-per-channel"]))
+    assert not joint.model.per_channel

@@ -49,6 +49,11 @@ def add_train(sub, shipped: Shipped) -> None:
     p.add_argument("--image-size", type=image_size)
     p.add_argument("--normalize-content", dest="normalize_content", action="store_true", default=None)
     p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false")
+    p.add_argument("--per-channel", dest="per_channel", action="store_true", default=None,
+                   help="one set of networks applied to each colour channel alone (content/pose dims: the whole vectors)")
+    p.add_argument("--no-per-channel", dest="per_channel", action="store_false")
+    p.add_argument("--init-from", dest="init_from", metavar="CHECKPOINT",
+                   help="start the networks from this DRNet file or shipped asset (mnist2-lite: mnist-lite.pt); '' = from scratch")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default=None, type=device, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision on CUDA: bfloat16 where supported, else float16 with a gradient scaler (T4)")
@@ -65,7 +70,7 @@ def train_config(args: argparse.Namespace):
     from ..presets import preset
 
     keys = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight", "pose_dim", "content_dim",
-            "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "seed", "device", "amp",
+            "width", "max_step", "num_digits", "channels", "image_size", "normalize_content", "per_channel", "init_from", "seed", "device", "amp",
             "checkpoint_every", "videos", "tiles", "frame_step", "seq_len"]
     return preset(args.preset, **{k: getattr(args, k) for k in keys})
 
