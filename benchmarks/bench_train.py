@@ -17,18 +17,31 @@ For every step (preset) measured, in one run:
 ``--profile`` adds a ``torch.profiler`` table of one preset's steps, grouped
 into data, forward+backward and optimizer, with the top operators.
 
-Run: ``DRNET_DATA=... python benchmarks/bench_train.py [--steps 20] [--threads 1] [--profile mnist-lite]``.
+``--compare`` times the step as it was before :mod:`drnet_lite.layers` ("before":
+the plain ``torch.nn`` layers), the step as ``fit`` runs it now ("now", float32,
+the same result to float rounding) and, where the CPU has native bfloat16, the
+opt-in ``amp`` step ("now + amp", bf16 autocast: close to, not equal to, float32)
+side by side in one run. The variants take turns, a block of steps each, round
+after round (A B C A B C ...), so load that drifts on a shared machine falls on
+all of them alike; each variant's figure is the median over the rounds, and the
+ratio is against "before".
+
+Run: ``DRNET_DATA=... python benchmarks/bench_train.py [--steps 20] [--threads 1] [--profile mnist-lite]``
+or ``... --threads 1 --compare mnist-lite mnist2-lite [--rounds 8 --steps 10]``.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from drnet_lite.data import MovingMNIST
+from drnet_lite.layers import use_plain_layers
+from drnet_lite.precision import cpu_bf16_supported
 from drnet_lite.presets import PRESETS, preset
 from drnet_lite.train import Optimizers, build_model, sample_times, train_step
 
@@ -50,9 +63,13 @@ def matmul_peak(size: int = 2048, repeats: int = 5) -> tuple[float, float]:
 class Step:
     """One training step of a preset, as ``fit`` runs it (channels_last, foreach Adam)."""
 
-    def __init__(self, name: str, device: str = "cpu") -> None:
+    def __init__(self, name: str, device: str = "cpu", variant: str = "now") -> None:
+        """``variant``: "now" (as ``fit`` runs it), "before" (the plain layers) or "now + amp" (bf16 autocast)."""
         self.config = preset(name, device=device)
         self.model = build_model(self.config, device).to(memory_format=torch.channels_last)
+        if variant == "before":
+            use_plain_layers(self.model)
+        self.autocast = torch.autocast(device, dtype=torch.bfloat16) if variant == "now + amp" else None
         self.optimizers = Optimizers.create(self.model, self.config)
         self.data = MovingMNIST(self.config.data, device=device)
         self.rng = torch.Generator().manual_seed(0)
@@ -64,7 +81,7 @@ class Step:
         return frames.flatten(0, 1).contiguous(memory_format=torch.channels_last).unflatten(0, (b, f))
 
     def update(self, frames: torch.Tensor) -> None:
-        train_step(self.model, self.optimizers, frames, self.config, shift=1)
+        train_step(self.model, self.optimizers, frames, self.config, shift=1, autocast=self.autocast)
 
     def __call__(self) -> None:
         self.update(self.batch())
@@ -84,6 +101,32 @@ def time_steps(step: Step, steps: int, warmup: int = 3) -> tuple[float, float]:
     for _ in range(steps):
         step()
     return steps / (time.perf_counter() - wall), (time.process_time() - cpu) / steps
+
+
+def compare(name: str, steps: int, rounds: int) -> None:
+    """The variants of one preset's step side by side, interleaved round by round (see the module docstring)."""
+    variants = ["before", "now"] + (["now + amp"] if cpu_bf16_supported() else [])
+    contenders = {v: Step(name, variant=v) for v in variants}
+    for step in contenders.values():  # warm-up: first-call allocations and oneDNN's kernel choice
+        for _ in range(3):
+            step()
+    rates: dict[str, list[float]] = {v: [] for v in variants}
+    cpus: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v in variants:
+            rate, cpu = time_steps(contenders[v], steps, warmup=0)
+            rates[v].append(rate)
+            cpus[v].append(cpu)
+    base_rate, base_cpu = statistics.median(rates["before"]), statistics.median(cpus["before"])
+    c = contenders["now"].config
+    print(f"\n{name} (batch {c.batch_size}, width {c.model.width}, {c.model.image_size}x{c.model.image_size}): "
+          f"{rounds} rounds x {steps} steps per variant, interleaved; medians over the rounds")
+    print(f"  {'step':<10} {'steps/s':>8} {'x before':>9} {'cpu s/step':>10} {'x before':>9}  steps/s per round")
+    for v in variants:
+        rate, cpu = statistics.median(rates[v]), statistics.median(cpus[v])
+        rounds_text = " ".join(f"{r:.2f}" for r in rates[v])
+        print(f"  {v:<10} {rate:>8.2f} {rate / base_rate:>8.2f}x {cpu:>10.3f} {base_cpu / cpu:>8.2f}x  {rounds_text}",
+              flush=True)
 
 
 def profile(name: str, steps: int = 10) -> None:
@@ -130,9 +173,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--presets", nargs="+", default=[n for n in ("mnist-lite", "mnist-lab", "mnist2-lite", "mnist-paper") if n in PRESETS])
     parser.add_argument("--profile", default=None, help="also profile this preset's step")
+    parser.add_argument("--compare", nargs="+", default=None, metavar="PRESET",
+                        help="only time the step before and now (and with amp) side by side for these presets")
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds of --compare (--steps steps each)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.compare:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, load average "
+              f"{os.getloadavg()[0]:.2f}, native bf16: {cpu_bf16_supported()}")
+        for name in args.compare:
+            compare(name, args.steps, args.rounds)
+        print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+        return
     peak, peak_cpu = matmul_peak()
     threads = torch.get_num_threads()
     print(f"torch {torch.__version__}, {threads} CPU threads, load average {os.getloadavg()[0]:.2f}")

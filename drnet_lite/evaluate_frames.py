@@ -10,7 +10,11 @@
   ``*_moved_psnr`` scores only the pixels that changed between ``x_0`` and
   ``x_k`` (by more than :data:`MOVED` of the range, e.g. the people walking):
   there the content frame is a poor guess, and only a pose that carries the
-  moving things can beat it.
+  moving things can beat it. Where the source knows its scenes' backgrounds
+  (``data.scene_medians()``: the video source's per-tile median of all
+  frames), ``scene_median_baseline`` is a second guess that has **no people
+  at all**: on moved pixels a reconstruction must beat it too before one can
+  say that the pose draws the people, not just blurs them away.
 * Probes, where the clips carry a ``scene`` label (which tile of which video,
   which person...): a linear probe and a small MLP on frozen content vectors
   and on frozen pose vectors. Content should identify the scene; pose should
@@ -93,6 +97,7 @@ def reconstruction_scores(model: DRNet, data: ClipSource, count: int = 200, seed
     later = torch.randint(1, data.seq_len, (count,), generator=g) if data.seq_len > 1 else torch.zeros(count, dtype=torch.long)
     times = torch.stack([torch.zeros_like(later), later], dim=1)
     clips = data.sample(count, generator=g, times=times)
+    medians = data.scene_medians() if hasattr(data, "scene_medians") and hasattr(clips, "scene") else None
     scores: dict[str, list[torch.Tensor]] = {}
     for start in range(0, count, batch):
         x0, xk = clips.frames[start:start + batch, 0], clips.frames[start:start + batch, 1]
@@ -101,7 +106,10 @@ def reconstruction_scores(model: DRNet, data: ClipSource, count: int = 200, seed
         same = model(xk, xk)
         moved = (xk - x0).abs().mean(dim=1, keepdim=True) > MOVED
         some = moved.flatten(1).any(-1)  # frames with at least one moved pixel
-        for name, guess in (("reconstruction", across), ("same_frame_reconstruction", same), ("content_frame_baseline", x0)):
+        guesses = [("reconstruction", across), ("same_frame_reconstruction", same), ("content_frame_baseline", x0)]
+        if medians is not None:
+            guesses.append(("scene_median_baseline", medians[clips.scene[start:start + batch]].to(xk.device)))
+        for name, guess in guesses:
             scores.setdefault(f"{name}_psnr", []).append(psnr(guess, xk).cpu())
             scores.setdefault(f"{name}_ssim", []).append(ssim(guess, xk).cpu())
             if name != "same_frame_reconstruction":

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .layers import FoldConvTranspose2d, MapToVector, VectorToMap  # plain conv layers, computed faster (same weights)
+
 
 #: Largest frame size the models are built for (the paper uses 64 and 128; a stage is added per doubling).
 MAX_IMAGE_SIZE = 256
@@ -130,7 +132,7 @@ class Encoder(nn.Module):
         stages = [_down(config.channels, widths[0], batchnorm=False)]
         stages += [_down(widths[i - 1], widths[i]) for i in range(1, config.stages)]
         self.stages = nn.ModuleList(stages)
-        to_vector = [nn.AdaptiveMaxPool2d(1), nn.Conv2d(widths[-1], dim, 1, bias=False)] if pool else [nn.Conv2d(widths[-1], dim, 4, 1, 0, bias=False)]
+        to_vector = [nn.AdaptiveMaxPool2d(1), MapToVector(widths[-1], dim, 1, bias=False)] if pool else [MapToVector(widths[-1], dim, 4, 1, 0, bias=False)]
         self.head = nn.Sequential(*to_vector, nn.BatchNorm2d(dim, affine=affine_head), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -155,12 +157,12 @@ class Decoder(nn.Module):
         grow = 2 if config.skip else 1
         top = widths[-1]
         self.project = nn.Sequential(
-            nn.ConvTranspose2d(config.content_dim + config.pose_dim, top, 4, 1, 0, bias=False),
+            VectorToMap(config.content_dim + config.pose_dim, top, 4, 1, 0, bias=False),
             nn.BatchNorm2d(top),
             nn.ReLU(inplace=True),
         )
         self.stages = nn.ModuleList(_up(widths[i] * grow, widths[i - 1]) for i in range(config.stages - 1, 0, -1))
-        self.out = nn.Sequential(nn.ConvTranspose2d(widths[0] * grow, config.channels, 4, 2, 1), nn.Sigmoid())
+        self.out = nn.Sequential(FoldConvTranspose2d(widths[0] * grow, config.channels, 4, 2, 1), nn.Sigmoid())
 
     def forward(self, content: torch.Tensor, pose: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
         if self.skip and skips is None:

@@ -68,7 +68,7 @@ class TrainConfig:
     image_every: int = 500
     checkpoint_every: int = 500
     device: str = "auto"
-    amp: bool = False  # CUDA only: bf16 autocast where supported, else fp16 + GradScaler (drnet_lite.precision)
+    amp: bool = False  # bf16 autocast on CUDA and bf16-capable CPUs, fp16 + GradScaler on older GPUs (drnet_lite.precision)
     init_from: str = ""  # a DRNet file (path or shipped asset name) whose networks start the run (DRNet.start_from); "": DCGAN init
 
     def validate(self) -> None:

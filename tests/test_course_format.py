@@ -3,6 +3,7 @@ goals at the top, and a summary with "try this next" at the bottom."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,21 @@ def test_colab_link_goals_summary_and_next_steps(path):
     assert "earning goals" in first, f"{path.name}: learning goals belong in the first cell"
     assert last.startswith("## Summary"), f"{path.name}: the last markdown cell is the summary"
     assert "Try this next" in last, f"{path.name}: the summary ends with what to try next"
+
+
+def _readme_lab_seconds() -> dict[str, int]:
+    """The lab column of the README's *Measured times* table, by notebook number."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = re.findall(r"^\| `(\d\d)_[a-z_]+`[^|]*\| [^|]*\| ([\d,]+) s \|", readme, flags=re.M)
+    return {number: int(seconds.replace(",", "")) for number, seconds in rows}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_header_states_the_measured_lab_minutes(path):
+    """The header says how long lab mode takes, and it is the README's measured figure (at most 5 minutes)."""
+    seconds = _readme_lab_seconds()[path.name[:2]]
+    assert seconds <= 300, f"{path.name}: lab mode took {seconds} CPU s, over the 5 minutes of a lab"
+    minutes = "under a minute" if seconds < 60 else f"about {round(seconds / 60)} minutes"
+    first = _markdown(path)[0]
+    assert f"*Lab mode (`MODE = \"lab\"` in the setup cell): {minutes} on one CPU thread (measured: {seconds:,} CPU s;" \
+        in first, f"{path.name}: the header must state the README's lab figure ({seconds:,} CPU s)"

@@ -155,7 +155,7 @@ def returns_none(p0, v, limit, steps):
     ],
 )
 def test_check_bounce_survives_broken_solutions(broken, hint, capsys):
-    assert check_bounce(broken) is False
+    assert not check_bounce(broken)
     assert hint in capsys.readouterr().out
 
 

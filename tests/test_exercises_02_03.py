@@ -156,7 +156,7 @@ def rec_returns_none(model, x_c, x_p):
     ],
 )
 def test_check_reconstruction_loss_survives_broken_solutions(broken, hint, capsys):
-    assert check_reconstruction_loss(broken) is False
+    assert not check_reconstruction_loss(broken)
     out = capsys.readouterr().out
     assert hint in out
     assert "Encoder(" not in out and "tensor([" not in out  # arguments are named, not printed
@@ -275,7 +275,7 @@ def sim_one_argument(h_c1):
     ],
 )
 def test_check_similarity_loss_survives_broken_solutions(broken, hint, capsys):
-    assert check_similarity_loss(broken) is False
+    assert not check_similarity_loss(broken)
     out = capsys.readouterr().out
     assert hint in out
     assert "tensor([" not in out

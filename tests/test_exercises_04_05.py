@@ -158,8 +158,8 @@ def crashes(pose_1, pose_2, shift):
 ])
 def test_check_scene_pairs_rejects_wrong_answers_with_a_hint(answer, hint, capsys):
     ok, out = verdict(check_scene_pairs, answer, capsys)
-    assert ok is False
-    assert out.startswith("Not yet.")
+    assert not ok
+    assert out.startswith(("Not yet.", "Not written yet:"))  # the latter for the stub
     assert hint in out, out
 
 
@@ -280,8 +280,8 @@ def just_times(clips, max_step, generator):
 ])
 def test_check_sample_frames_rejects_wrong_answers_with_a_hint(answer, hint, capsys):
     ok, out = verdict(check_sample_frames, answer, capsys)
-    assert ok is False
-    assert out.startswith("Not yet.")
+    assert not ok
+    assert out.startswith(("Not yet.", "Not written yet:"))  # the latter for the stub
     assert hint in out, out
 
 
@@ -294,7 +294,7 @@ def test_check_sample_frames_rejects_wrong_answers_with_a_hint(answer, hint, cap
 def test_checker_messages_stay_short(checker, answer, capsys):
     """A student's exception is reported with the call's shapes, not with pages of tensor values."""
     ok, out = verdict(checker, answer, capsys)
-    assert ok is False
+    assert not ok
     assert "tensor(" not in out and len(out) < 700, out
 
 

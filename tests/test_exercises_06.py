@@ -30,7 +30,19 @@ def test_rejects_transposed_roles(capsys):
 
 def test_rejects_pose_and_content_swapped(capsys):
     assert check_swap_matrix(lambda m, c, p: swap_matrix(m, p, c).transpose(0, 1)) is False
-    assert "which frames go to which encoder" in capsys.readouterr().out
+    assert "the encoders got each other's frames" in capsys.readouterr().out
+
+
+def test_names_the_pose_major_order_and_the_square_transpose(capsys):
+    def pose_major(m, c, p):  # decoded for pose 0, 1, ... then viewed as (Nc, Np): a transposed matrix when square
+        out = swap_matrix(m, c, p).transpose(0, 1)
+        return out.reshape(len(c), len(p), *out.shape[2:])
+
+    assert check_swap_matrix(pose_major) is False
+    assert "in the wrong cell" in capsys.readouterr().out
+    square_only = lambda m, c, p: swap_matrix(m, c, p).transpose(0, 1) if len(c) == len(p) > 1 else swap_matrix(m, c, p)  # noqa: E731
+    assert check_swap_matrix(square_only) is False
+    assert "it is the transpose" in capsys.readouterr().out
 
 
 def test_survives_errors_and_non_tensors(capsys):

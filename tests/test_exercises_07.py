@@ -87,3 +87,22 @@ def without_no_grad(lstm, observed_pose, content, horizon):
 def test_a_loop_without_no_grad_is_refused(capsys):
     assert not check_generation_loop(without_no_grad)
     assert "torch.no_grad()" in capsys.readouterr().out
+
+
+def one_step_too_many(lstm, observed_pose, content, horizon):
+    with torch.no_grad():
+        out, state = lstm(observed_pose, content)
+        current = out[:, -1:]
+        predictions = [current]
+        for _ in range(horizon):  # off by one: the first prediction was already kept
+            current, state = lstm(current, content, state)
+            predictions.append(current)
+    return torch.cat(predictions, 1)
+
+
+def test_the_off_by_one_loop_is_named(capsys):
+    assert not check_generation_loop(one_step_too_many)
+    out = capsys.readouterr().out
+    assert "one pose too many" in out and "range(horizon - 1)" in out
+    assert not check_generation_loop(lambda lstm, o, c, h: right(lstm, o, c, h)[:, 1:])
+    assert "one pose too few" in capsys.readouterr().out

@@ -6,8 +6,9 @@ The two slow tests execute notebooks with nbclient in quick mode:
 - ``test_checkers_work_in_place``: per notebook, the setup cells and the exercise
   run once as shipped (stub, hidden solution, check: must pass), then once with
   the notebook's own wrong answer in the stub's place (the check must fail).
-- ``test_notebook_in_a_fresh_runtime``: every notebook top to bottom in a new
-  empty ``HOME`` with no ``DRNET_DATA``: MNIST is downloaded for real, from a
+- ``test_notebook_in_a_fresh_runtime``: every notebook's student copy (no
+  solutions: "Run all" before the student has written anything) top to bottom
+  in a new empty ``HOME`` with no ``DRNET_DATA``: MNIST is downloaded for real, from a
   local HTTP server on 127.0.0.1 that serves the MNIST files found through
   ``$DRNET_MNIST_SOURCE`` (else ``$DRNET_DATA``, which CI sets).
 """
@@ -70,20 +71,32 @@ def test_nothing_points_outside_the_repository():
         assert "../shared" not in text and "DRNET.md" not in text and "shared's notes" not in text, path.name
 
 
+def _exercises(nb) -> list[tuple]:
+    """(stub, solution, check, name) of every exercise: three cells in a row, tagged in that order."""
+    out = []
+    for stub in _tagged(nb, "exercise"):
+        i = nb.cells.index(stub)
+        solution, check = nb.cells[i + 1], nb.cells[i + 2]
+        assert "solution" in solution.metadata.get("tags", []) and "check" in check.metadata.get("tags", []), \
+            f"exercise {stub.source[:40]!r}: the next cells must be its solution and its check"
+        out.append((stub, solution, check, re.match(r"def (\w+)\(", stub.source).group(1)))
+    return out
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
 def test_exercise_is_a_runnable_stub_with_a_hidden_solution(path):
     nb = _read(path)
-    (stub,), (solution,), (check,) = _tagged(nb, "exercise"), _tagged(nb, "solution"), _tagged(nb, "check")
-    assert nb.cells.index(stub) + 1 == nb.cells.index(solution) and nb.cells.index(solution) + 1 == nb.cells.index(check)
-    namespace: dict = {}
-    exec(compile(stub.source, f"<{path.name} stub>", "exec"), namespace)  # the stub cell runs...
-    name = re.match(r"def (\w+)\(", stub.source).group(1)
-    with pytest.raises(NotImplementedError):  # ...and its function raises
-        namespace[name](*([None] * namespace[name].__code__.co_argcount))
-    assert solution.metadata["jupyter"]["source_hidden"] is True  # JupyterLab hides it
-    assert solution.metadata["cellView"] == "form" and solution.source.startswith("#@title")  # so does Colab
-    assert f"{name} = solution_if_unsolved({name}, {name}_solution)" in solution.source
-    assert check.source.startswith("expect(check_") and f"({name})" in check.source
+    exercises = _exercises(nb)
+    assert exercises and len(exercises) == len(_tagged(nb, "solution")) == len(_tagged(nb, "check"))
+    for stub, solution, check, name in exercises:
+        namespace: dict = {}
+        exec(compile(stub.source, f"<{path.name} stub>", "exec"), namespace)  # the stub cell runs...
+        with pytest.raises(NotImplementedError):  # ...and its function raises
+            namespace[name](*([None] * namespace[name].__code__.co_argcount))
+        assert solution.metadata["jupyter"]["source_hidden"] is True  # JupyterLab hides it
+        assert solution.metadata["cellView"] == "form" and solution.source.startswith("#@title")  # so does Colab
+        assert f"{name} = solution_if_unsolved({name}, {name}_solution)" in solution.source
+        assert check.source.startswith("expect(check_") and f"({name})" in check.source
     assert _tagged(nb, "wrong-answer"), f"{path.name}: show one wrong answer and its hint"
 
 
@@ -138,23 +151,38 @@ def test_checkers_work_in_place(path, mnist_source, tmp_path):
     """Shipped exercise passes its check; the notebook's wrong answer in the stub's place fails it."""
     nb = _read(path)
     setup_cells = _tagged(nb, "setup")
-    (stub,), (solution,), (check,) = _tagged(nb, "exercise"), _tagged(nb, "solution"), _tagged(nb, "check")
-    wrong = _tagged(nb, "wrong-answer")[0]
-    name = re.match(r"def (\w+)\(", stub.source).group(1)
-    wrong_name = re.search(r"^def (\w+)\(", wrong.source, flags=re.M).group(1)
-    substituted = nbformat.v4.new_code_cell(wrong.source + f"\n{name} = {wrong_name}  # the wrong answer, as if typed in")
+
     def copy(cell):  # a fresh cell id: the solution and the check appear twice
         return nbformat.v4.new_code_cell(cell.source, metadata=dict(cell.metadata))
 
-    cells = [copy(c) for c in setup_cells + [stub, solution, check]] + [substituted, copy(solution), copy(check)]
+    cells, shipped, wrong = list(map(copy, setup_cells)), [], []
+    for stub, solution, check, name in _exercises(nb):
+        cells += [copy(stub), copy(solution), copy(check)]
+        shipped.append(len(cells) - 1)
+        check_name = re.match(r"expect\((check_\w+)\(", check.source).group(1)
+        for answer in _tagged(nb, "wrong-answer"):
+            if f"{check_name}(" not in answer.source:
+                continue
+            wrong_name = re.search(r"^def (\w+)\(", answer.source, flags=re.M).group(1)
+            cells += [nbformat.v4.new_code_cell(answer.source + f"\n{name} = {wrong_name}  # the wrong answer, as if typed in"),
+                      copy(solution), copy(check)]
+            wrong.append((len(cells) - 1, wrong_name))
+    assert wrong, f"{path.name}: no wrong answer calls an exercise's check"
     small = nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
     _execute(small, path.parent, _kernel_env(DRNET_DATA=str(mnist_source)), allow_errors=True)
-    shipped_check, wrong_check = small.cells[len(setup_cells) + 2], small.cells[-1]
-    assert all(not _errors(c) for c in small.cells[:-1]), [(_errors(c), c.source[:60]) for c in small.cells if _errors(c)]
-    assert any("AssertionError" in e for e in _errors(wrong_check)), \
-        f"{path.name}: the check passed a wrong answer ({wrong_name})"
-    assert "Not yet" in "".join(o.get("text", "") for o in wrong_check.outputs if o.get("output_type") == "stream")
-    assert "Correct" in "".join(o.get("text", "") for o in shipped_check.outputs if o.get("output_type") == "stream")
+    failing = {index for index, _ in wrong}
+    assert all(not _errors(c) for i, c in enumerate(small.cells) if i not in failing), \
+        [(_errors(c), c.source[:60]) for c in small.cells if _errors(c)]
+    for index, wrong_name in wrong:
+        assert any("AssertionError" in e for e in _errors(small.cells[index])), \
+            f"{path.name}: the check passed a wrong answer ({wrong_name})"
+        assert "Not yet" in _stream(small.cells[index])
+    for index in shipped:
+        assert "Correct" in _stream(small.cells[index])
+
+
+def _stream(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -182,19 +210,42 @@ def mirror(mnist_source):
         server.server_close()
 
 
+def _student_copy(path: Path):
+    """The student copy of a notebook, as ``make student`` writes it (tools/make_student.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_student", REPO / "tools" / "make_student.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return nbformat.reads(json.dumps(tool.student_notebook(json.loads(path.read_text()))), as_version=4)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
 def test_notebook_in_a_fresh_runtime(path, mirror, tmp_path):
-    """Top to bottom, quick mode, empty HOME, no DRNET_DATA: MNIST comes from the mirror, weights from assets/."""
+    """The student copy top to bottom ("Run all" before anything is written), quick mode, empty HOME, no
+    DRNET_DATA: MNIST comes from the mirror, weights from assets/. Every check says the exercise is not
+    written yet (none passes: that would be a solution left in the copy), and every later cell that needs
+    an exercise's function runs on the package's, saying so. The lecturer's copy differs only in its
+    solution and lecturer-only cells, which test_checkers_work_in_place runs; one run per notebook keeps
+    CI short."""
     url, served = mirror
     home = tmp_path / "home"
     home.mkdir()
-    env = _kernel_env(HOME=str(home), DRNET_MNIST_MIRROR=url)
+    # 08 without opencv-doc would download vtest.avi from GitHub: the tests never leave 127.0.0.1 (the mirror
+    # has no such file, so the notebook says so and uses its synthetic clip; tests/test_vtest_download.py
+    # covers the download itself)
+    env = _kernel_env(HOME=str(home), DRNET_MNIST_MIRROR=url, DRNET_VTEST_URL=url + "vtest.avi")
     for key in ("DRNET_DATA", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "MPLCONFIGDIR", "IPYTHONDIR"):
         env.pop(key, None)
     # matplotlib's font cache would be rebuilt in every empty HOME (seconds each): share one across these runs
     env["MPLCONFIGDIR"] = str(Path(os.environ.get("PYTEST_MPLCONFIGDIR", tmp_path.parent / "mplconfig")))
     before = len(served)
-    nb = _execute(_read(path), path.parent, env)
+    nb = _execute(_student_copy(path), path.parent, env)
+    for check in _tagged(nb, "check"):
+        assert "Not written yet" in _stream(check) and "Correct" not in _stream(check), (path.name, _stream(check))
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "package_if_unsolved(" in cell.source:
+            assert "is still the stub: the cells below use the package's" in _stream(cell), cell.source[:80]
     fetched = {p.strip("/") for p in served[before:]}
     assert fetched == set(MNIST_FILES), f"{path.name} downloaded {sorted(fetched)}"
     assert all((home / ".cache" / "drnet_lite" / "MNIST" / "raw" / f).is_file() for f in MNIST_FILES)

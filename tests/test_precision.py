@@ -17,7 +17,10 @@ def test_dtype_choice_bf16_where_supported_fp16_on_a_t4_and_off_elsewhere():
     assert choose_dtype(CUDA, amp=True, bf16_supported=True) is torch.bfloat16
     assert choose_dtype(CUDA, amp=True, bf16_supported=False) is torch.float16  # T4: fp16 + GradScaler
     assert choose_dtype(CUDA, amp=False, bf16_supported=True) is torch.float32  # opt-in
-    assert choose_dtype(CPU, amp=True) is torch.float32
+    assert choose_dtype(CPU, amp=True, bf16_supported=True) is torch.bfloat16  # AVX512-BF16 / AMX
+    assert choose_dtype(CPU, amp=True, bf16_supported=False) is torch.float32  # emulated bf16 would be slower
+    assert choose_dtype(CPU, amp=False, bf16_supported=True) is torch.float32
+    assert choose_dtype(torch.device("mps"), amp=True) is torch.float32
     assert Precision(CPU, torch.float16).scaler.is_enabled()
     assert not Precision(CPU, torch.bfloat16).scaler.is_enabled()
     with pytest.raises(ValueError, match="float32, bfloat16 or float16"):

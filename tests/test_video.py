@@ -199,3 +199,19 @@ def test_real_vtest_avi(tmp_path):
     assert float((tiles[0] - tiles[5]).abs().mean()) > 5
     again = VideoSource(config, root=tmp_path, progress=False, verbose=False)
     assert again.summary.cached and not again.summary.decoded
+
+
+def test_scene_medians_are_each_tiles_median_over_its_videos_frames(two_videos):
+    folder, cache = two_videos
+    source = VideoSource(VideoConfig(videos=(str(folder),), image_size=16, tiles=(1, 2), seq_len=6, test_fraction=0.5),
+                         root=cache, verbose=False, split="test")
+    medians = source.scene_medians()
+    assert medians.shape == (2 * 2, 1, 16, 16)  # two videos, two tiles each, indexed video * tiles + tile
+    frames = source.frames.numpy()
+    for video, (lo, n) in enumerate(zip(source.offsets.tolist(), source.lengths)):
+        for tile in range(2):
+            # torch's median of an even count is the lower middle value: sort and take it by hand
+            by_hand = np.sort(frames[lo:lo + n, tile], axis=0)[(n - 1) // 2] / 255.0
+            assert np.allclose(medians[video * 2 + tile].numpy(), by_hand)
+    clips = source.sample(5, seed=0)
+    assert medians[clips.scene].shape == (5, 1, 16, 16)

@@ -59,6 +59,13 @@ CACHE_ENV = "DRNET_CACHE"
 #: Where Debian's opencv-doc package puts its sample videos (vtest.avi: 795 frames, 768 x 576, 10 fps).
 OPENCV_SAMPLES = Path("/usr/share/doc/opencv-doc/examples/data")
 VTEST = OPENCV_SAMPLES / "vtest.avi"
+#: The same file in OpenCV's public samples, for machines without opencv-doc (Colab, macOS);
+#: ``$DRNET_VTEST_URL`` points elsewhere (a mirror, or the tests' local server).
+VTEST_URL = "https://raw.githubusercontent.com/opencv/opencv/4.x/samples/data/vtest.avi"
+VTEST_URL_ENV = "DRNET_VTEST_URL"
+#: SHA-256 and size of opencv-doc's vtest.avi (Debian's opencv-doc 4.x): a download must match both.
+VTEST_SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"
+VTEST_BYTES = 8_131_690
 #: Bump when decoding or resizing changes, so old caches are decoded again.
 CACHE_VERSION = 1
 
@@ -472,6 +479,16 @@ class VideoSource(ConfiguredSource):
         self.scenes = torch.tensor(long_enough, dtype=torch.int64)  # (S, 4): video, tile, lo, hi
         self._windows = WindowIndex(self.scenes[:, 3] - self.scenes[:, 2], config.seq_len)
 
+    def scene_medians(self) -> torch.Tensor:
+        """Every scene's per-pixel median over all its video's frames, ``(videos * tiles, C, H, W)`` in [0, 1],
+        indexed by :attr:`VideoClips.scene`: the scene with whatever moves through it taken out (a
+        guess of a frame that knows the background and nothing of the people)."""
+        if getattr(self, "_scene_medians", None) is None:
+            per_video = [self.frames[int(lo):int(lo) + n].median(dim=0).values
+                         for lo, n in zip(self.offsets.tolist(), self.lengths)]
+            self._scene_medians = torch.cat(per_video).float().div_(255.0)
+        return self._scene_medians
+
     @property
     def num_windows(self) -> int:
         """How many distinct clips (scene, first frame) this split holds."""
@@ -568,13 +585,44 @@ def write_synthetic_video(path: str | os.PathLike, frames: int = 60, width: int 
     return path
 
 
-def sample_video(folder: str | os.PathLike, frames: int = 200, seed: int = 0) -> tuple[Path, bool]:
-    """``vtest.avi`` where Debian's opencv-doc put it, else a synthetic clip written to ``folder``.
+def download_vtest(folder: str | os.PathLike, url: str | None = None, timeout: float = 20.0,
+                   progress: bool = False) -> Path:
+    """``vtest.avi`` from OpenCV's public samples (or ``url``, else ``$DRNET_VTEST_URL``) into ``folder``.
 
-    Returns the path and whether it is the real footage.
+    Atomic and checked (:func:`drnet_lite.data.download.fetch`): the file appears under its name only
+    once its size and SHA-256 equal opencv-doc's (:data:`VTEST_SHA256`); a file already there with that
+    size and checksum is reused. Raises ``OfflineError`` when the host cannot be reached, ``DownloadError`` otherwise.
+    """
+    from .download import fetch, sha256sum
+
+    dest = Path(folder) / "vtest.avi"
+    if dest.is_file() and dest.stat().st_size == VTEST_BYTES and sha256sum(dest) == VTEST_SHA256:
+        return dest
+    url = url or os.environ.get(VTEST_URL_ENV) or VTEST_URL
+    return fetch(url, dest, sha256=VTEST_SHA256, min_bytes=VTEST_BYTES, max_bytes=VTEST_BYTES, timeout=timeout,
+                 progress=progress, desc="vtest.avi")
+
+
+def sample_video(folder: str | os.PathLike, frames: int = 200, seed: int = 0, download: bool = True,
+                 url: str | None = None) -> tuple[Path, bool]:
+    """Real footage if it can be had, else a synthetic clip written to ``folder``; returns (path, is it real).
+
+    1. ``vtest.avi`` where Debian's opencv-doc put it (:data:`VTEST`);
+    2. else, with ``download``, the same file fetched into ``folder`` (:func:`download_vtest`: checksum
+       pinned, atomic); a failure is said in one line, with its reason;
+    3. else a synthetic clip (coloured shapes over a textured background), said too.
     """
     if VTEST.is_file():
         return VTEST, True
+    if download:
+        from .download import DownloadError, OfflineError
+
+        try:
+            return download_vtest(folder, url), True
+        except OfflineError as exc:
+            print(f"vtest.avi is not installed and cannot be downloaded (offline? {exc}): using a synthetic clip instead.")
+        except DownloadError as exc:
+            print(f"vtest.avi is not installed and its download failed ({exc}): using a synthetic clip instead.")
     path = Path(folder) / f"synthetic-{seed}.avi"
     if not path.is_file():
         write_synthetic_video(path, frames=frames, width=256, height=192, seed=seed)
@@ -584,5 +632,6 @@ def sample_video(folder: str | os.PathLike, frames: int = 200, seed: int = 0) ->
 __all__ = [
     "VideoConfig", "VideoSource", "VideoClips", "VideoCache", "VideoSummary", "VideoDecodeError",
     "find_videos", "decode_video", "load_videos", "tile_and_resize", "split_scenes",
-    "synthetic_frames", "write_synthetic_video", "sample_video", "default_cache_dir", "VTEST", "VIDEO_SUFFIXES",
+    "synthetic_frames", "write_synthetic_video", "sample_video", "download_vtest", "default_cache_dir", "VTEST", "VTEST_URL",
+    "VTEST_SHA256", "VIDEO_SUFFIXES",
 ]

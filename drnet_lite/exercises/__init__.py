@@ -16,7 +16,11 @@ In the notebooks every check has one form, ``expect(check_x(answer), ...)``
 never a traceback; CI fails when a right answer is rejected or a wrong one
 accepted. Each exercise is a stub that raises ``NotImplementedError`` (the
 checks explain it) followed by a hidden solution cell that ends with
-:func:`solution_if_unsolved`.
+:func:`solution_if_unsolved`. A checker given the stub says so and returns
+:data:`UNWRITTEN` (false, but not a failure: ``expect`` runs on), and a cell
+after the check that needs the function takes
+``package_if_unsolved(f, reference_f)``, so a student's copy (no solutions)
+runs from top to bottom before the student has written anything.
 
 =========  ==================================================================
 module     notebook: check
@@ -39,13 +43,13 @@ verdict, recognising a stub) is in :mod:`drnet_lite.exercises._common`.
 """
 from __future__ import annotations
 
-from ._common import is_stub, solution_if_unsolved
+from ._common import UNWRITTEN, Unwritten, is_stub, package_if_unsolved, solution_if_unsolved
 from .nb00 import check_relative_change, reference_relative_change
 from .nb01 import check_bounce
 from .nb02 import check_reconstruction_loss
 from .nb03 import check_similarity_loss
-from .nb04 import check_scene_pairs
-from .nb05 import check_sample_frames
+from .nb04 import check_scene_pairs, reference_scene_pairs
+from .nb05 import check_sample_frames, reference_sample_frames
 from .nb06 import check_swap_matrix
 from .nb07 import check_generation_loop
 from .nb08 import check_tiles, reference_tiles
@@ -53,6 +57,8 @@ from .nb09 import check_segments, reference_segments
 from .nb10 import check_azimuth_features, check_swap_target, reference_azimuth_features, reference_swap_target
 
 __all__ = [
+    "UNWRITTEN",
+    "Unwritten",
     "check_azimuth_features",
     "check_bounce",
     "check_generation_loop",
@@ -66,8 +72,11 @@ __all__ = [
     "check_swap_target",
     "check_tiles",
     "is_stub",
+    "package_if_unsolved",
     "reference_azimuth_features",
     "reference_relative_change",
+    "reference_sample_frames",
+    "reference_scene_pairs",
     "reference_segments",
     "reference_swap_target",
     "reference_tiles",

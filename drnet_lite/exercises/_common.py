@@ -15,6 +15,7 @@ student has written anything.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 import traceback
 from typing import Any, Callable, Sequence
@@ -22,7 +23,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-__all__ = ["is_stub", "solution_if_unsolved"]
+__all__ = ["UNWRITTEN", "Unwritten", "checks_stub", "is_stub", "package_if_unsolved", "solution_if_unsolved"]
 
 
 class _StudentError(Exception):
@@ -103,6 +104,48 @@ def solution_if_unsolved(student_fn: Callable, solution: Callable) -> Callable:
     the model answer stands in while the exercise cell is still the stub (so the notebook
     runs from top to bottom); once the student has written their own, theirs is kept and checked."""
     return solution if is_stub(student_fn) else student_fn
+
+
+def package_if_unsolved(student_fn: Callable, package_fn: Callable) -> Callable:
+    """For the cells after an exercise's check: the student's function once it is written, the package's
+    own implementation (with a one-line note) while the exercise cell is still the stub, so "Run all"
+    reaches the end of a student's copy before anything is written. Silent when the student's is used."""
+    if not is_stub(student_fn):
+        return student_fn
+    name = getattr(student_fn, "__name__", "your function")
+    print(f"{name} is still the stub: the cells below use the package's "
+          f"{package_fn.__module__}.{package_fn.__qualname__} until you write yours and rerun from the exercise.")
+    return package_fn
+
+
+class Unwritten:
+    """A checker's verdict on a stub: false (the exercise is not done) but not a failed attempt, so
+    :func:`drnet_lite.course.expect` lets the notebook run on, even in strict mode."""
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "UNWRITTEN"
+
+
+UNWRITTEN = Unwritten()
+
+
+def checks_stub(check: Callable[..., bool]) -> Callable[..., bool]:
+    """Decorate a checker: given a stub (:func:`is_stub`), it says so and returns :data:`UNWRITTEN`
+    instead of running its cases; anything else goes to the checker."""
+
+    @functools.wraps(check)
+    def run(student_fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if callable(student_fn) and is_stub(student_fn):
+            name = getattr(student_fn, "__name__", "your function")
+            print(f"Not written yet: {name} still raises NotImplementedError. Replace the `raise` with your "
+                  "own code, run that cell, then run this check again.")
+            return UNWRITTEN
+        return check(student_fn, *args, **kwargs)
+
+    return run
 
 
 def _check_callable(fn: Any, checker: str, expected: str) -> str | None:

@@ -6,7 +6,7 @@
     relative change = || h(a) - h(b) || / || h(a) ||,
 
 and names the usual mistakes: dividing by the norm of the second code, leaving the
-norm out (a vector, or the squared distance), or taking the mean absolute difference.
+division out, leaving the norm out (a vector, or the squared distance), or taking the mean absolute difference.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _correct, _wrong
+from ._common import checks_stub, _correct, _wrong
 
 __all__ = ["check_relative_change", "reference_relative_change"]
 
@@ -35,6 +35,39 @@ def _cases() -> list[torch.Tensor]:
     ]
 
 
+def _second_norm(c: torch.Tensor) -> float:
+    return float((c[0] - c[1]).norm() / c[1].norm()) if c[1].norm() > 0 else math.inf
+
+
+#: The usual mistakes and their hints; a mistake is named only when it agrees with the answer on every case
+#: (on one case alone, e.g. a = (3, 4), b = 0, the undivided distance and the squared one are both 5).
+_MISTAKES: list[tuple[Callable[[torch.Tensor], float], str]] = [
+    (_second_norm, " You divided by the norm of the second code; divide by ||h(a)||, the first."),
+    (lambda c: float((c[0] - c[1]).norm()),
+     " That is the distance ||h(a) - h(b)|| itself: divide it by ||h(a)|| to make it relative "
+     "(a change of 1 then means as large as the code)."),
+    (lambda c: float((c[0] - c[1]).pow(2).sum() / c[0].norm()), " That is the squared distance; take its square root (the norm)."),
+    (lambda c: float((c[0] - c[1]).abs().mean() / c[0].abs().mean()),
+     " That is a mean absolute difference; use the Euclidean norm."),
+]
+
+
+def _agrees_everywhere(student_fn: Callable[[torch.Tensor], Any], mistake: Callable[[torch.Tensor], float]) -> bool:
+    """True when ``student_fn`` gives ``mistake``'s value on every case where that value is finite."""
+    for codes in _cases():
+        wrong = mistake(codes)
+        if not math.isfinite(wrong):
+            continue
+        try:
+            got = float(student_fn(codes.clone()))
+        except Exception:  # the checker has already reported what went wrong
+            return False
+        if not math.isclose(got, wrong, rel_tol=1e-5, abs_tol=1e-6):
+            return False
+    return True
+
+
+@checks_stub
 def check_relative_change(student_fn: Callable[[torch.Tensor], Any]) -> bool:
     """Compare ``student_fn(codes)`` with :func:`reference_relative_change`; print what is wrong."""
     if not callable(student_fn):
@@ -60,13 +93,6 @@ def check_relative_change(student_fn: Callable[[torch.Tensor], Any]) -> bool:
             return _wrong(f"{shown} returned {type(got).__name__}; return one number.")
         if math.isclose(got, expected, rel_tol=1e-5, abs_tol=1e-6):
             continue
-        hint = ""
-        second = float((codes[0] - codes[1]).norm() / codes[1].norm()) if codes[1].norm() > 0 else math.inf
-        if math.isclose(got, second, rel_tol=1e-5):
-            hint = " You divided by the norm of the second code; divide by ||h(a)||, the first."
-        elif math.isclose(got, float((codes[0] - codes[1]).pow(2).sum() / codes[0].norm()), rel_tol=1e-5):
-            hint = " That is the squared distance; take its square root (the norm)."
-        elif math.isclose(got, float((codes[0] - codes[1]).abs().mean() / codes[0].abs().mean()), rel_tol=1e-5):
-            hint = " That is a mean absolute difference; use the Euclidean norm."
+        hint = next((text for mistake, text in _MISTAKES if _agrees_everywhere(student_fn, mistake)), "")
         return _wrong(f"{shown} gave {got:.4f}, expected {expected:.4f}.{hint}")
     return _correct("relative_change = ||h(a) - h(b)|| / ||h(a)||.")

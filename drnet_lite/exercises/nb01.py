@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..data.moving_mnist import bounce
-from ._common import _call, _check_callable, _correct, _StudentError, _wrong
+from ._common import _call, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
 __all__ = ["check_bounce"]
 
@@ -201,6 +201,7 @@ def _first_difference(case: tuple, got: list[int], expected: list[int]) -> str:
     return message + "\nNo wall was reached yet, so the position should simply be p0 + v*t."
 
 
+@checks_stub
 def check_bounce(student_fn: Callable[[int, int, int, int], Sequence[int]]) -> bool:
     """Check ``bounce_positions(p0, v, limit, steps) -> list[int]`` (notebook 01).
 

@@ -14,7 +14,7 @@ import torch
 
 from ..losses import reconstruction_loss as _package_reconstruction_loss
 from ..models import DRNet, DRNetConfig
-from ._common import _as_scalar_loss, _call_named, _check_callable, _close, _correct, _match_wrong, _StudentError, _wrong
+from ._common import _as_scalar_loss, _call_named, _check_callable, checks_stub, _close, _correct, _match_wrong, _StudentError, _wrong
 
 __all__ = ["check_reconstruction_loss"]
 
@@ -91,6 +91,7 @@ def _student_error_hint(message: str) -> str:
     return message
 
 
+@checks_stub
 def check_reconstruction_loss(student_fn: Callable[[Any, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
     """Check ``rec_loss(model, x_c, x_p)`` (notebook 02).
 

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 
 from ..losses import similarity_loss as _package_similarity_loss
-from ._common import _as_scalar_loss, _call_named, _check_callable, _close, _correct, _match_wrong, _StudentError, _wrong
+from ._common import _as_scalar_loss, _call_named, _check_callable, checks_stub, _close, _correct, _match_wrong, _StudentError, _wrong
 
 __all__ = ["check_similarity_loss"]
 
@@ -28,6 +28,7 @@ def _sim_inputs(index: int) -> tuple[torch.Tensor, torch.Tensor]:
     return h_c1, h_c2
 
 
+@checks_stub
 def check_similarity_loss(student_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
     """Check ``sim_loss(h_c1, h_c2)`` (notebook 03).
 

@@ -12,9 +12,19 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _answer_tensor, _call_shown, _check_callable, _correct, _StudentError, _wrong
+from ..losses import shuffled_partner
+from ._common import _answer_tensor, _call_shown, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
-__all__ = ["check_scene_pairs"]
+__all__ = ["check_scene_pairs", "reference_scene_pairs"]
+
+
+def reference_scene_pairs(pose_1: torch.Tensor, pose_2: torch.Tensor, shift: int):
+    """The package's C batch: ``(first, second, targets)``, B same-clip pairs (target 1) on top of B
+    shuffled pairs (target 0), ``pose_2`` rolled by ``shift`` (:func:`drnet_lite.losses.shuffled_partner`)."""
+    batch = pose_1.shape[0]
+    first = torch.cat([pose_1, pose_1])
+    second = torch.cat([pose_2, shuffled_partner(pose_2, shift)])
+    return first, second, torch.cat([torch.ones(batch), torch.zeros(batch)])
 
 
 # (batch, pose_dim, shift): small and large batches, both ends of the shift range.
@@ -94,6 +104,7 @@ def _scene_pair_problem(case: tuple[int, int, int], pose_1: torch.Tensor, pose_2
     return None
 
 
+@checks_stub
 def check_scene_pairs(student_fn: Callable[[torch.Tensor, torch.Tensor, int], Any]) -> bool:
     """Check ``scene_pairs(pose_1, pose_2, shift) -> (first, second, targets)`` (notebook 04).
 

@@ -12,9 +12,17 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _answer_tensor, _call_shown, _check_callable, _correct, _StudentError, _wrong
+from ..train import sample_times
+from ._common import _answer_tensor, _call_shown, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
-__all__ = ["check_sample_frames"]
+__all__ = ["check_sample_frames", "reference_sample_frames"]
+
+
+def reference_sample_frames(clips: torch.Tensor, max_step: int, generator: torch.Generator):
+    """The package's four frames per clip: ``(frames (B, 4, C, H, W), times (B, 4))``, times drawn by
+    :func:`drnet_lite.train.sample_times` (uniform in ``0..max_step``)."""
+    times = sample_times(clips.shape[0], max_step, generator)
+    return clips[torch.arange(clips.shape[0])[:, None], times], times
 
 
 def _numbered_clips(batch: int, length: int, channels: int = 1, size: int = 4) -> torch.Tensor:
@@ -61,6 +69,7 @@ def _frame_problem(clips: torch.Tensor, max_step: int, raw: Any, name: str) -> t
     return None, times
 
 
+@checks_stub
 def check_sample_frames(student_fn: Callable[[torch.Tensor, int, torch.Generator], Any]) -> bool:
     """Check ``sample_frames(clips, max_step, generator) -> (frames, times)`` (notebook 05).
 

@@ -11,11 +11,12 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _answer_tensor, _call_shown, _check_callable, _correct, _StudentError, _wrong
+from ._common import _answer_tensor, _call_shown, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
 __all__ = ["check_swap_matrix"]
 
 
+@checks_stub
 def check_swap_matrix(student_fn: Callable[[Any, torch.Tensor, torch.Tensor], Any]) -> bool:
     """Check ``student_fn(model, content_frames, pose_frames) -> (Nc, Np, C, H, W)`` against
     :func:`drnet_lite.swap.swap_matrix`, on small models with and without skip connections."""
@@ -26,7 +27,7 @@ def check_swap_matrix(student_fn: Callable[[Any, torch.Tensor, torch.Tensor], An
     if problem:
         return _wrong(problem)
     name = getattr(student_fn, "__name__", "your function")
-    for case, (nc, np_, skip) in enumerate([(3, 4, False), (2, 5, True), (1, 1, False)]):
+    for case, (nc, np_, skip) in enumerate([(3, 4, False), (2, 5, True), (3, 3, True), (1, 1, False)]):
         torch.manual_seed(100 + case)
         model = DRNet(DRNetConfig(image_size=32, width=4, content_dim=6, pose_dim=3, skip=skip)).train()
         content, pose = torch.rand(nc, 1, 32, 32), torch.rand(np_, 1, 32, 32)
@@ -44,6 +45,15 @@ def check_swap_matrix(student_fn: Callable[[Any, torch.Tensor, torch.Tensor], An
             return _wrong(f"expected shape {tuple(expected.shape)} = (Nc, Np, C, H, W), got {tuple(got.shape)}.")
         if torch.allclose(got, expected, atol=1e-5):
             continue
+        if torch.allclose(got, expected.transpose(0, 1).reshape(expected.shape), atol=1e-5):
+            return _wrong("every swap is right but in the wrong cell: the decodes come pose-major (all content frames "
+                          "for pose 0, then for pose 1, ...), so viewing them as (Nc, Np) scrambles the matrix"
+                          + (" (here, with Nc = Np, it is the transpose)" if nc == np_ else "") + ". Repeat_interleave "
+                          "the content and repeat the pose, or view as (Np, Nc) and transpose; cell [i, j] is content i "
+                          "in pose j.")
+        if torch.allclose(got, swap_matrix(model, pose, content).transpose(0, 1), atol=1e-5):
+            return _wrong("the encoders got each other's frames: content_frames go to encode_content (with their skips), "
+                          "pose_frames to encode_pose.")
         in_training_mode = _swap_matrix_in_training_mode(model, content, pose)
         if torch.allclose(got, in_training_mode, atol=1e-5):
             return _wrong("these are the swaps of a model in training mode: call model.eval() first "

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _answer_tensor, _call_shown, _check_callable, _correct, _StudentError, _wrong
+from ._common import _answer_tensor, _call_shown, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
 __all__ = ["check_generation_loop"]
 
@@ -41,6 +41,7 @@ def _generation_wrong_answers(lstm: Any, observed: torch.Tensor, content: torch.
     ]
 
 
+@checks_stub
 def check_generation_loop(student_fn: Callable[[Any, torch.Tensor, torch.Tensor, int], Any]) -> bool:
     """Check ``student_fn(lstm, observed_pose, content, horizon) -> (B, horizon, pose_dim)`` against
     :func:`drnet_lite.predict.generate_poses` on small random pose LSTMs."""
@@ -68,6 +69,13 @@ def check_generation_loop(student_fn: Callable[[Any, torch.Tensor, torch.Tensor,
         finally:
             hook.remove()
         if tuple(got.shape) != tuple(expected.shape):
+            if got.dim() == 3 and got.shape[1] == horizon + 1 and got.shape[0] == batch:
+                return _wrong(f"shape {tuple(got.shape)}: one pose too many for horizon={horizon}. The first prediction "
+                              "is already out[:, -1:] after reading the observed poses, so feed back only horizon - 1 "
+                              "times (range(horizon - 1)).")
+            if got.dim() == 3 and got.shape[1] == horizon - 1 and got.shape[0] == batch:
+                return _wrong(f"shape {tuple(got.shape)}: one pose too few for horizon={horizon}. Keep the first "
+                              "prediction, out[:, -1:], then add horizon - 1 fed-back ones.")
             if got.dim() == 3 and got.shape[1] == observed_len + horizon - 1:
                 return _wrong(f"shape {tuple(got.shape)}: return only the {horizon} predicted poses, not the outputs "
                               "for the observed steps as well.")

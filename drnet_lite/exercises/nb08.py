@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._common import _correct, _wrong
+from ._common import checks_stub, _correct, _wrong
 
 __all__ = ["check_tiles", "reference_tiles"]
 
@@ -40,6 +40,7 @@ def _no_permute(frames: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     return frames[:, :, :th * rows, :tw * cols].reshape(n, rows * cols, c, th, tw)
 
 
+@checks_stub
 def check_tiles(student_fn: Callable[[torch.Tensor, int, int], Any]) -> bool:
     """Compare ``student_fn(frames, rows, cols)`` with :func:`reference_tiles` on several cases; print what is wrong."""
     if not callable(student_fn):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..data.kth import SequenceEntry, VideoKey, segments
-from ._common import _StudentError, _call, _check_callable, _correct, _wrong
+from ._common import _call, _check_callable, checks_stub, _correct, _StudentError, _wrong
 
 __all__ = ["check_segments", "reference_segments"]
 
@@ -60,6 +60,7 @@ def _diagnose(answer: list[tuple[int, int]], ranges: list[tuple[int, int]], leng
     return f"expected {expected}, got {answer}."
 
 
+@checks_stub
 def check_segments(fn: Callable[[list[tuple[int, int]], int], Any]) -> bool:
     """Check ``fn(ranges, decoded_length) -> [(start, stop), ...]`` on the quirks of the real file."""
     problem = _check_callable(fn, "check_segments", "a function fn(ranges, decoded_length)")

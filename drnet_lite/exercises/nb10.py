@@ -18,7 +18,7 @@ from typing import Any, Callable
 import torch
 
 from ..data.turntable import Turntable, TurntableClips, TurntableConfig
-from ._common import _correct, _wrong
+from ._common import checks_stub, _correct, _wrong
 
 __all__ = ["check_azimuth_features", "check_swap_target", "reference_azimuth_features", "reference_swap_target"]
 
@@ -37,6 +37,7 @@ def reference_azimuth_features(azimuth: torch.Tensor) -> torch.Tensor:
     return torch.stack([a.cos(), a.sin()], 1)
 
 
+@checks_stub
 def check_azimuth_features(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """Check ``fn(azimuth_degrees (N,)) -> (N, 2)`` features that put 0 and 360 degrees at one point."""
     if not callable(fn):
@@ -69,6 +70,7 @@ def reference_swap_target(source: Turntable, content: TurntableClips, pose: Turn
     return source.frames(obj, pose.azimuth_index, pose.elevation_index, light)
 
 
+@checks_stub
 def check_swap_target(fn: Callable[[Turntable, TurntableClips, TurntableClips], torch.Tensor],
                       source: Turntable | None = None) -> bool:
     """Check ``fn(source, content_clips, pose_clips)`` against the exact swap target."""
