@@ -4,8 +4,11 @@
 #               as a fresh runtime: empty HOME, MNIST downloaded from a local server, see tests/test_notebooks.py)
 #   make student  student copies of the notebooks (solutions removed) in student/notebooks/
 PYTHON ?= python3
-# On a machine without a GPU, install a CPU build of torch first (see README).
+# torch, when missing, is installed sized to the machine by tools/install_torch.py: on Linux with no
+# NVIDIA GPU the CPU build from CPU_INDEX (the default index if that cannot be reached, and it says so),
+# else the default build. TORCH_BUILD=cpu or TORCH_BUILD=default overrides the rule.
 TORCH ?= torch>=2.2
+TORCH_BUILD ?= auto
 OUT ?= outputs/demo
 
 CPU_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -13,10 +16,8 @@ CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 .PHONY: demo test install strip student
 
 install:
-	@$(PYTHON) -c "import torch" 2>/dev/null || { \
-	  echo "torch is not installed: installing $(TORCH) with pip (with CUDA on Linux: a download of several GB)."; \
-	  echo "No GPU? Stop (Ctrl-C) and run instead: make install TORCH=torch PIP_EXTRA='--index-url $(CPU_INDEX)'"; \
-	  sleep 5; $(PYTHON) -m pip install "$(TORCH)" $(PIP_EXTRA); }
+	@$(PYTHON) -c "import torch" 2>/dev/null || \
+	  $(PYTHON) tools/install_torch.py "$(TORCH)" --build $(TORCH_BUILD) --cpu-index $(CPU_INDEX) --pip-extra "$(PIP_EXTRA)"
 	@$(PYTHON) -c "import drnet_lite, nbval, hypothesis, skimage, av" 2>/dev/null || { \
 	  echo "installing drnet_lite (editable) and its test tools: pip install -e '.[dev]'"; \
 	  $(PYTHON) -m pip install -e ".[dev]"; }

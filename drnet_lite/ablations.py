@@ -32,7 +32,7 @@ from .judge import load_judge
 from .models import DRNet
 from .runs import RUN_FILES
 from .train import TrainConfig, fit
-from .presets import preset
+from .presets import PRESETS, preset
 
 ABLATIONS: dict[str, dict[str, Any]] = {
     "full": {},
@@ -72,11 +72,17 @@ def run_ablations(base: str = "mnist-lite", names: Iterable[str] | None = None, 
     if unknown:
         raise ValueError(f"unknown ablation(s) {unknown}; choose from {list(ABLATIONS)}")
     configs = {name: preset(base, **{**overrides, **ABLATIONS[name]}) for name in names}  # bad settings fail here, before any training
+    source = next(iter(configs.values())).data.source if configs else "moving-mnist"
+    if source != "moving-mnist":
+        usable = sorted(name for name in PRESETS if PRESETS[name]().data.source == "moving-mnist")
+        raise ValueError(f"ablations are scored by reading digits (the digit judge), so they need a Moving MNIST "
+                         f"preset ({', '.join(usable)}); {base!r} trains on {source} data")
     if out_root is not None and not overwrite:
         # the rule of runs.open_run (a folder holding a run's files), checked for every run before the first trains
         taken = [name for name in names if any((Path(out_root) / name / f).exists() for f in RUN_FILES)]
         if taken:
-            raise ValueError(f"{out_root} already holds run(s) {taken}: pick another out_root or delete them first")
+            raise ValueError(f"{out_root} already holds run(s) {taken}: pick another folder (--out on the command "
+                             "line, out_root in Python), pass overwrite (--overwrite), or delete them first")
     judge = load_judge()
     rows = []
     for name, config in configs.items():

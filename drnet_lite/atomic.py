@@ -4,11 +4,14 @@ The bytes go to a uniquely named temporary file in the target's folder
 (``<name>.<random>.tmp``), are flushed to disk, and the temporary file is then
 renamed over the target. A crash, Ctrl-C or a second process therefore never
 leaves a half-written file under the real name: a reader sees the old file or
-the new one. Two writers of one file never share a temporary name.
+the new one. Two writers of one file never share a temporary name. A full disk
+(or quota) removes the temporary file and raises ``OSError(ENOSPC)`` saying
+"no space left on device" with the target's path and that the earlier file is kept.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -17,6 +20,15 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 TMP_SUFFIX = ".tmp"
+#: The errors of a full disk and of a full quota.
+NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def no_space_error(path: Path, existed: bool) -> OSError:
+    """The one-line error for a write to ``path`` that ran out of space (its temporary file already removed)."""
+    kept = f"the earlier {path.name} is kept unchanged" if existed else f"no {path.name} was written"
+    return OSError(errno.ENOSPC, f"no space left on device while writing {path}: {kept} and the temporary file "
+                                 "was removed; free some space (or write elsewhere) and run again", str(path))
 
 
 def _check_target(path: Path) -> None:
@@ -36,8 +48,14 @@ def atomic_path(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator[
     path = Path(path)
     _check_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX + (path.suffix if keep_suffix else ""),
-                               dir=path.parent)
+    existed = path.exists()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=TMP_SUFFIX + (path.suffix if keep_suffix else ""),
+                                   dir=path.parent)
+    except OSError as exc:  # named by the file meant, not by the temporary name
+        if exc.errno in NO_SPACE:
+            raise no_space_error(path, existed) from None
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -45,9 +63,11 @@ def atomic_path(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator[
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+            raise no_space_error(path, existed) from exc
         raise
 
 

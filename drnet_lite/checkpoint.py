@@ -8,18 +8,23 @@ while saving never leaves a half-written checkpoint behind.
 from __future__ import annotations
 
 import dataclasses
+import io
+import numbers
 import os
 import pickle
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from numpy import bool_ as np_bool
 
 from .atomic import atomic_write, first_bad
 
 FORMAT = "drnet_lite/1"
 #: What a training checkpoint holds only to be resumed.
 RESUME_ONLY = ("optimizers", "optimizer", "rng")
+#: What an export drops besides: the loss sums of the steps since the last history row (see loop.LoopState).
+LOG_PARTIAL = "log_partial"
 #: Config fields a resumed run may change.
 RESUMABLE_CHANGES = ("steps", "device", "checkpoint_every", "log_every", "image_every")
 
@@ -29,9 +34,16 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``payload`` to ``path`` atomically (unique temp file, fsync, rename)."""
-    payload = {"format": FORMAT, **payload}
-    return atomic_write(path, lambda handle: torch.save(payload, handle))
+    """Write ``payload`` to ``path`` atomically (unique temp file, fsync, rename).
+
+    The payload is serialised in memory first and then written as bytes: ``torch.save`` streaming
+    into a file turns a full disk into an opaque ``RuntimeError`` ("unexpected pos"), whereas a
+    plain write raises ``OSError(ENOSPC)``, which :func:`~drnet_lite.atomic.atomic_path` reports as
+    "no space left on device" with the path, removing the temporary file and keeping the old checkpoint.
+    """
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **payload}, buffer)
+    return atomic_write(path, lambda handle: handle.write(buffer.getbuffer()))
 
 
 def _tensor_not_finite(value: Any) -> bool | None:
@@ -94,11 +106,45 @@ def export_weights(checkpoint: str | os.PathLike, out: str | os.PathLike, half: 
         raise ValueError(f"export: --out {out} is the checkpoint itself; exporting over it would throw away its "
                          "optimiser state. Give another --out")
     payload = load_checkpoint(checkpoint)
-    slim = {k: v for k, v in payload.items() if k not in RESUME_ONLY and k != "format"}
+    slim = {k: v for k, v in payload.items() if k not in (*RESUME_ONLY, LOG_PARTIAL, "format")}
     if half:
         slim["state"] = {k: v.half() if v.is_floating_point() else v for k, v in slim["state"].items()}
         slim["storage"] = "float16"
     return save_checkpoint(slim, out)
+
+
+def check_field_types(config: Any) -> None:
+    """Raise ``ValueError`` naming the first field of the dataclass ``config`` declared ``int``, ``float``,
+    ``bool`` or ``str`` whose value is of another kind (``width=8.5``, ``steps="3"``); an ``int`` is a
+    ``float`` too, a ``bool`` is neither."""
+    for item in dataclasses.fields(config):
+        value, kind = getattr(config, item.name), str(item.type)
+        if kind == "int":
+            ok, wanted = isinstance(value, numbers.Integral) and not isinstance(value, bool), "a whole number"
+        elif kind == "float":
+            ok, wanted = isinstance(value, numbers.Real) and not isinstance(value, bool), "a number"
+        elif kind == "bool":
+            ok, wanted = isinstance(value, (bool, np_bool)), "True or False"
+        elif kind == "str":
+            ok, wanted = isinstance(value, str), "a string"
+        else:
+            continue
+        if not ok:
+            raise ValueError(f"{item.name} must be {wanted}, got {value!r} ({type(value).__name__})")
+
+
+def read_config(payload: dict[str, Any], path: str | os.PathLike, from_dict: Callable[[Any], Any],
+                key: str = "config") -> Any:
+    """``from_dict(payload[key])``: the config a checkpoint stores, rebuilt. A missing or invalid one
+    (a bad value, a wrong type) raises :class:`CheckpointError` naming ``path`` and what was wrong."""
+    try:
+        return from_dict(payload[key])
+    except KeyError as exc:
+        problem = f"{key!r} is missing" if exc.args and exc.args[0] == key else f"it lacks the field {exc}"
+    except (TypeError, ValueError, AttributeError) as exc:
+        problem = str(exc) or type(exc).__name__
+    raise CheckpointError(f"{path}: the config stored in this checkpoint is not valid ({problem}); it was not "
+                          "written by this version of drnet_lite, or was edited: use another checkpoint or train again")
 
 
 def load_for_resume(path: Path | None, kind: str, config: Any, from_dict: Callable[[dict], Any]) -> dict[str, Any]:
@@ -112,7 +158,7 @@ def load_for_resume(path: Path | None, kind: str, config: Any, from_dict: Callab
             f"--resume: {path} holds exported weights (no optimiser state), which cannot be resumed; "
             "resume from the training run's own checkpoint, or start a new run in another --out"
         )
-    saved = from_dict(payload["config"])
+    saved = read_config(payload, path, from_dict)
     free = {name: getattr(config, name) for name in RESUMABLE_CHANGES if hasattr(config, name)}
     if dataclasses.replace(saved, **free) != config:
         raise ValueError(f"--resume: {path} was trained with another config; only {', '.join(RESUMABLE_CHANGES)} may change")

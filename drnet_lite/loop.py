@@ -35,11 +35,20 @@ from .runs import DeferredInterrupt, Run, interrupted
 
 @dataclass
 class LoopState:
-    """Where a run is: steps done, the logged rows, training seconds so far."""
+    """Where a run is: steps done, the logged rows, training seconds so far, and the loss sums of the
+    steps since the last row (``partial``, over ``partial_steps`` steps)."""
 
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     elapsed: float = 0.0
+    partial: dict[str, Any] = field(default_factory=dict)
+    partial_steps: int = 0
+
+    def partial_record(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the unlogged steps, so that the first row after a resume averages
+        the same steps, to the bit, as a run never interrupted (``payload["log_partial"]``)."""
+        sums = {k: v.detach().cpu() if isinstance(v, torch.Tensor) else float(v) for k, v in self.partial.items()}
+        return {"sums": sums, "steps": self.partial_steps}
 
 
 def start_state(run: Run, payload: dict[str, Any] | None, restore_rng: Callable[[dict[str, Any]], None]) -> LoopState:
@@ -53,7 +62,9 @@ def start_state(run: Run, payload: dict[str, Any] | None, restore_rng: Callable[
         return LoopState()
     restore_rng(payload["rng"])
     torch.set_rng_state(payload["rng"]["torch"])
-    state = LoopState(int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0)))
+    partial = payload.get("log_partial") or {"sums": {}, "steps": 0}  # absent from older checkpoints
+    state = LoopState(int(payload["step"]), list(payload["history"]), float(payload.get("elapsed", 0.0)),
+                      dict(partial["sums"]), int(partial["steps"]))
     run.saved_step = state.step
     return state
 
@@ -75,8 +86,6 @@ def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], 
     """
     from tqdm.auto import tqdm
 
-    sums: dict[str, Any] = {}
-    count = 0
     bar = tqdm(total=steps, initial=state.step, disable=not progress, desc=desc, dynamic_ncols=True)
     tick = time.perf_counter()
     stop = DeferredInterrupt().install()
@@ -86,16 +95,18 @@ def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], 
             run.check_losses(losses, state.step + 1)
             state.step += 1
             step = state.step
+            sums = state.partial
             for key, value in losses.items():
                 sums[key] = sums.get(key, 0.0) + value
-            count += 1
+            state.partial_steps += 1
+            now = time.perf_counter()  # the clock is read every step, so a checkpoint keeps every second
+            state.elapsed += now - tick
+            tick = now
             if step % log_every == 0 or step == steps:
-                now = time.perf_counter()
-                state.elapsed += now - tick
-                tick = now
+                count = state.partial_steps
                 row = {"step": step, **{k: float(v) / count for k, v in sums.items()}, "time": round(state.elapsed, 3)}
                 state.history.append(row)
-                sums, count = {}, 0
+                state.partial, state.partial_steps = {}, 0
                 if postfix is not None:
                     bar.set_postfix(**postfix(row))
                 if on_log is not None:
@@ -107,7 +118,9 @@ def train_loop(run: Run, state: LoopState, steps: int, step_fn: Callable[[int], 
             bar.update(1)
             if agree(stop.requested):
                 save(step)
-                raise interrupted(run, step)
+                raise interrupted(run, step, "" if stop.signal_name == "SIGINT" else stop.signal_name)
+        if state.step == 0:  # a run of 0 steps: its checkpoint holds the initial weights, as its result says
+            save(0)
     finally:
         stop.restore()
         run.close()

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from .checkpoint import check_field_types
 from .layers import FoldConvTranspose2d, MapToVector, VectorToMap  # plain conv layers, computed faster (same weights)
 
 
@@ -77,6 +78,7 @@ class DRNetConfig:
     per_channel: bool = False
 
     def __post_init__(self) -> None:
+        check_field_types(self)
         size = self.image_size
         if size < 8 or size > MAX_IMAGE_SIZE or size & (size - 1):
             raise ValueError(f"image_size must be a power of two from 8 to {MAX_IMAGE_SIZE} (32, 64, 128), got {size}")

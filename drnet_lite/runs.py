@@ -22,6 +22,7 @@ import math
 import os
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -110,10 +111,16 @@ def release_lock(lock: Path) -> None:
         lock.unlink(missing_ok=True)
 
 
-def probe_folder(folder: Path) -> None:
-    """Create ``folder`` and check that files can be written in it."""
+def probe_folder(folder: Path) -> Path | None:
+    """Create ``folder`` and check that files can be written in it. Returns the topmost folder this
+    created (``folder`` or one of its parents), or None if ``folder`` existed."""
     if folder.exists() and not folder.is_dir():
         raise RunFolderError(f"--out {folder} is a file, not a folder; choose another --out")
+    created = None
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        created = parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-probe-{os.getpid()}{TMP_SUFFIX}"
@@ -122,6 +129,19 @@ def probe_folder(folder: Path) -> None:
     except OSError as exc:
         raise RunFolderError(f"--out {folder} cannot be written ({exc.strerror or exc}); "
                              "choose a folder you can write to") from None
+    return created
+
+
+def remove_if_empty(folder: Path, top: Path) -> None:
+    """Remove ``folder`` (and an empty ``images/`` in it), then its parents up to ``top``, while they are empty."""
+    for path in (folder / "images", folder, *folder.parents):
+        try:
+            path.rmdir()  # only ever removes an empty folder
+        except OSError:
+            if path != folder / "images":
+                return
+        if path == top:
+            return
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:
@@ -163,9 +183,10 @@ def check_losses(losses: dict[str, Any], step: int, last_good: Path | None) -> N
 class Run:
     """An opened run folder (or none: ``folder is None`` keeps everything in memory)."""
 
-    def __init__(self, folder: Path | None, lock: Path | None = None) -> None:
+    def __init__(self, folder: Path | None, lock: Path | None = None, created: Path | None = None) -> None:
         self.folder = folder
         self.lock = lock
+        self.created = created  # the topmost folder opening this run created: removed again if left empty
         self.saved_step: int | None = None
 
     @property
@@ -195,10 +216,14 @@ class Run:
                 after()
 
     def close(self) -> None:
+        """Release the folder; a folder this run created and left empty (a run that failed before
+        writing anything) is removed, so it does not stand in the way of the next attempt."""
         if self.lock is not None:
             release_lock(self.lock)
             atexit.unregister(self.close)
             self.lock = None
+            if self.created is not None and self.folder is not None:
+                remove_if_empty(self.folder, self.created)
 
 
 def open_run(folder: str | os.PathLike | None, resume: bool = False, overwrite: bool = False) -> Run:
@@ -214,8 +239,13 @@ def open_run(folder: str | os.PathLike | None, resume: bool = False, overwrite: 
             raise RunFolderError("resume needs a run folder (--out)")
         return Run(None)
     folder = Path(folder)
-    probe_folder(folder)
-    lock = acquire_lock(folder)
+    created = probe_folder(folder)
+    try:
+        lock = acquire_lock(folder)
+    except BaseException:
+        if created is not None:
+            remove_if_empty(folder, created)
+        raise
     try:
         remove_stale_temp_files(folder)
         existing = [folder / name for name in RUN_FILES if (folder / name).exists()]
@@ -233,39 +263,60 @@ def open_run(folder: str | os.PathLike | None, resume: bool = False, overwrite: 
                 picture.unlink()
     except BaseException:
         release_lock(lock)
+        if created is not None:
+            remove_if_empty(folder, created)
         raise
-    run = Run(folder, lock)
+    run = Run(folder, lock, created)
     atexit.register(run.close)  # released even when setup fails before the loop's own cleanup
     return run
 
 
 class DeferredInterrupt:
-    """While installed, Ctrl-C (SIGINT) only sets :attr:`requested`; the loop checks it between steps,
-    saves, and stops. A second Ctrl-C interrupts at once. Outside the main thread it does nothing."""
+    """While installed, Ctrl-C (SIGINT) and SIGTERM only set :attr:`requested` (and :attr:`signal_name`);
+    the loop checks it between steps, saves, and stops. A second signal interrupts at once
+    (``KeyboardInterrupt``); should that land in a finaliser, where Python would print "Exception
+    ignored ... KeyboardInterrupt" and drop it, it is dropped quietly: the first signal already stops
+    the loop after the step in progress. Outside the main thread it does nothing."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self.signal_name = ""
+        self._previous: dict[int, Any] = {}
+        self._hook: Any = None
 
     def _handler(self, signum, frame) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        self.signal_name = signal.Signals(signum).name
+
+    def _unraisable(self, unraisable) -> None:
+        if not (self.requested and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+            self._hook(unraisable)
 
     def install(self) -> "DeferredInterrupt":
         try:
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handler)
         except ValueError:  # not the main thread
-            self._previous = None
+            self._previous = {}
+            return self
+        self._hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}
+        if self._hook is not None:
+            if sys.unraisablehook == self._unraisable:
+                sys.unraisablehook = self._hook
+            self._hook = None
 
 
-def interrupted(run: Run, step: int) -> Interrupted:
-    """The exception a loop raises after saving on Ctrl-C."""
+def interrupted(run: Run, step: int, by: str = "") -> Interrupted:
+    """The exception a loop raises after saving on Ctrl-C or SIGTERM (``by``: the signal's name, if known)."""
     where = f"step {step} was saved to {run.checkpoint}; continue with --resume" if run.checkpoint else "nothing was saved"
-    return Interrupted(f"interrupted: {where}")
+    return Interrupted(f"interrupted{f' ({by})' if by else ''}: {where}")

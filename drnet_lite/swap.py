@@ -66,6 +66,24 @@ def swap_figure(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.T
     return frame_grid(torch.cat([top, rows]))
 
 
+@torch.inference_mode()
+def swap_over_time(model: DRNet, content_frames: torch.Tensor, pose_clips: torch.Tensor) -> torch.Tensor:
+    """Each content frame driven by each pose clip: (Nc, C, H, W) x (Np, T, C, H, W) -> (Nc, Np, T, C, H, W),
+    ``out[i, j, t] = D(E_c(content_i), E_p(pose_j[t]))`` (eval mode; one content frame at a time)."""
+    np_, steps = pose_clips.shape[:2]
+    poses = pose_clips.flatten(0, 1)
+    rows = [swap_matrix(model, content_frames[i:i + 1], poses)[0] for i in range(len(content_frames))]
+    return torch.stack(rows).view(len(content_frames), np_, steps, *rows[0].shape[1:])
+
+
+def driven_clips(content_frame: torch.Tensor, pose_clips: torch.Tensor, swaps: torch.Tensor) -> torch.Tensor:
+    """Clips to animate one content frame (C, H, W) driven by pose clips (Np, T, C, H, W), whose swaps are
+    ``swaps`` (Np, T, C, H, W): per pose clip three clips side by side, the content frame (still), the pose
+    clip, and the swap -> (3 Np, T, C, H, W), to tile three to a row (:func:`~drnet_lite.viz.save_gif`, ``ncols=3``)."""
+    still = to_cpu(content_frame)[None, None].expand(*pose_clips.shape[:2], *content_frame.shape)
+    return torch.stack([still, to_cpu(pose_clips), to_cpu(swaps)], dim=1).flatten(0, 1)
+
+
 def reconstruction_figure(model: DRNet, content_frames: torch.Tensor, pose_frames: torch.Tensor) -> np.ndarray:
     """Three rows: content frames, pose frames, and ``D(E_c(x_c), E_p(x_p))`` row by row.
 

@@ -27,7 +27,7 @@ import torch
 
 from .assets import SHIPPED_DRNETS, asset_path
 from .atomic import write_text
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume
+from .checkpoint import CheckpointError, check_field_types, load_checkpoint, load_for_resume, read_config
 from .device import pick_device
 from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields
@@ -72,6 +72,7 @@ class TrainConfig:
     init_from: str = ""  # a DRNet file (path or shipped asset name) whose networks start the run (DRNet.start_from); "": DCGAN init
 
     def validate(self) -> None:
+        check_field_types(self)
         if self.model.image_size != self.data.image_size:
             raise ValueError(f"model.image_size {self.model.image_size} != data.image_size {self.data.image_size}")
         if self.model.channels != self.data.num_channels:
@@ -132,7 +133,9 @@ def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
             data[key] = value
     data_config = type(config.data)(**data)
     model["channels"] = data_config.num_channels
-    return dataclasses.replace(config, model=DRNetConfig(**model), data=data_config, **top)
+    changed = dataclasses.replace(config, model=DRNetConfig(**model), data=data_config, **top)
+    changed.validate()  # a bad value is named now, not when training starts
+    return changed
 
 
 def learning_rate(config: Any, step: int) -> float:
@@ -303,8 +306,8 @@ def checkpoint_payload(model: DRNet, optimizers: Optimizers, config: TrainConfig
 def load_drnet(path: str | os.PathLike, device: torch.device | str = "cpu") -> tuple[DRNet, TrainConfig]:
     """Rebuild a trained DRNet (eval mode) and its config from a checkpoint."""
     payload = load_checkpoint(path, kind="drnet", map_location="cpu")
+    config = read_config(payload, path, TrainConfig.from_dict)
     try:
-        config = TrainConfig.from_dict(payload["config"])
         model = DRNet(config.model)
         model.load_state_dict(payload["state"])
     except (KeyError, TypeError, RuntimeError) as exc:
@@ -318,6 +321,49 @@ def load_shipped_drnet(name: str = "mnist-lite", device: str = "cpu") -> tuple[D
     if name not in SHIPPED_DRNETS:
         raise ValueError(f"no shipped DRNet {name!r}; choose one of {sorted(SHIPPED_DRNETS)}")
     return load_drnet(asset_path(SHIPPED_DRNETS[name]), device=device)
+
+
+def training_bytes(config: TrainConfig) -> int:
+    """About how many bytes a training step of ``config`` holds: the weights with their gradients and two
+    Adam moments (4 copies), and the activations of the four frames of each clip (content twice, pose
+    twice: encoders and decoder) kept for the backward pass and their gradients (2 copies). Measured by
+    running the networks on the ``meta`` device, which allocates nothing."""
+    with torch.device("meta"):
+        model = DRNet(config.model).eval()
+        frame = torch.zeros(1, config.model.channels, config.model.image_size, config.model.image_size)
+        sizes: list[int] = []
+        hooks = [m.register_forward_hook(lambda m, i, out: sizes.append(out.numel() if isinstance(out, torch.Tensor)
+                                                                         else 0))
+                 for m in model.modules() if not list(m.children())]
+        try:
+            with torch.no_grad():
+                model(frame, frame)
+        finally:
+            for hook in hooks:
+                hook.remove()
+    weights = sum(p.numel() for p in model.parameters())
+    per_frame = sum(sizes)  # the activations of one content frame, one pose frame and one decoded frame
+    return 4 * 4 * weights + 2 * 4 * 2 * per_frame * config.batch_size
+
+
+def memory_of(device: torch.device) -> int:
+    """The memory of ``device`` in bytes (a CUDA GPU's, else this machine's RAM; 0 if unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_memory(config: TrainConfig, device: torch.device) -> None:
+    """Refuse, before anything is allocated, a run whose step needs more memory than ``device`` has."""
+    need, have = training_bytes(config), memory_of(device)
+    if have and need > have:
+        raise ValueError(
+            f"this run needs about {need / 2**30:,.1f} GB for one training step (width {config.model.width}, batch "
+            f"{config.batch_size}, {config.model.image_size}x{config.model.image_size} frames) and the {device.type} "
+            f"has {have / 2**30:,.1f} GB: use a smaller --width or --batch-size")
 
 
 def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
@@ -357,6 +403,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
     dist = distributed_context(device)  # torchrun: one process of several (else a world of one)
     device = dist.device(device)
     batch_size = dist.local_batch(config.batch_size)  # this process's share of the global batch
+    check_memory(dataclasses.replace(config, batch_size=batch_size), device)  # before any allocation or folder
     # rank 0 alone opens (probes, locks, cleans) the folder; if it refuses, every rank raises
     run = dist.on_main(lambda: open_run(out_dir, resume=resume, overwrite=overwrite)) or Run(None)
     out = run.folder
@@ -391,6 +438,7 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             rng = dist.rng_states(data_rng, shared_rng)  # a collective: every rank takes part
             payload = checkpoint_payload(model, optimizers, config, at_step, data_rng, state.history, state.elapsed)
             payload["rng"].update(rng)
+            payload["log_partial"] = state.partial_record()
             if precision.state_dict():
                 payload["scaler"] = precision.state_dict()
             run.save(payload, after=lambda: write_history_csv(state.history, out / "history.csv"))

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path
+from .checkpoint import CheckpointError, load_checkpoint, load_for_resume, portable_path, read_config
 from .device import device_of, pick_device
 from .data import ClipSource, for_split, make_source
 from .distributed import current as distributed_context
@@ -208,6 +208,7 @@ def _fit_lstm(config: LSTMConfig, drnet: DRNet, drnet_config: TrainConfig, drnet
             payload = _payload(lstm, optimizer, config, drnet_config, fingerprint, drnet_path, at_step, rng, state.history,
                                state.elapsed)
             payload["rng"].update(states)
+            payload["log_partial"] = state.partial_record()
             run.save(payload, after=lambda: write_history_csv(state.history, out / "history.csv"))
     except BaseException:
         run.close()
@@ -251,10 +252,11 @@ def load_pose_lstm(path: str | os.PathLike, drnet: DRNet | None = None,
         (``{"config", "fingerprint", "path"}``).
     """
     payload = load_checkpoint(path, kind="pose_lstm", map_location="cpu")
+    config = read_config(payload, path, LSTMConfig.from_dict)
+    record = payload.get("drnet")
+    drnet_config = read_config(record if isinstance(record, dict) else {}, f"{path} (its DRNet's record)",
+                               TrainConfig.from_dict)
     try:
-        config = LSTMConfig.from_dict(payload["config"])
-        record = payload["drnet"]
-        drnet_config = TrainConfig.from_dict(record["config"])
         lstm = PoseLSTM(drnet_config.model.pose_dim, drnet_config.model.content_dim, config.hidden_size, config.num_layers)
         lstm.load_state_dict(payload["state"])
     except (KeyError, TypeError, RuntimeError) as exc:

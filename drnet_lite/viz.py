@@ -94,6 +94,15 @@ def clip_frames(clips: torch.Tensor | np.ndarray, ncols: int | None = None, pad:
     return [frame_grid(clips[:, t], ncols=ncols, pad=pad) for t in range(steps)]
 
 
+def gif_bytes(count: int, steps: int, size: int, ncols: int, scale: int = 2, pad: int = 2) -> int:
+    """About how many bytes :func:`save_gif` holds for ``count`` clips of ``steps`` frames of ``size`` px tiled
+    ``ncols`` to a row: every tiled frame as uint8 RGB at ``scale`` (the GIF's images) and once unscaled
+    as float32 (the grids they are made from), plus the clips as float32 RGB."""
+    rows = -(-count // ncols)
+    height, width = rows * (size + pad) + pad, ncols * (size + pad) + pad
+    return steps * height * width * 3 * (scale * scale + 4) + count * steps * 3 * size * size * 4
+
+
 def save_gif(clips: torch.Tensor | np.ndarray, path: str | os.PathLike, fps: float = 8.0, ncols: int | None = None, scale: int = 2) -> Path:
     """Write a batch of clips (B, T, C, H, W) as one looping animated GIF, clips tiled."""
     from PIL import Image

@@ -301,17 +301,25 @@ def test_fault_catalogue_through_the_cli(world, tmp_path):
     assert load_checkpoint(stale / "checkpoint.pt")["step"] == 3
 
 
+def _training_with_a_checkpoint(out: Path, mnist_root) -> subprocess.Popen:
+    """A long tiny training run in its own process, once it has written its first checkpoint."""
+    first = _cli(["train", *TINY_TRAIN, "--steps", "100000", "--checkpoint-every", "5", "--out", str(out),
+                  "--data", str(mnist_root)])
+    deadline = time.time() + 120
+    while not (out / "checkpoint.pt").exists():
+        if first.poll() is not None or time.time() > deadline:
+            first.kill()
+            pytest.fail(first.communicate()[1][-2000:])
+        time.sleep(0.2)
+    return first
+
+
 def test_ctrl_c_saves_and_a_second_process_is_refused(tmp_path, mnist_root):
     """8: Ctrl-C saves the last finished step atomically and exits 130; 6: a second process meanwhile
     is refused by the lock, naming the first; the run then resumes."""
     out = tmp_path / "run"
-    first = _cli(["train", *TINY_TRAIN, "--steps", "100000", "--checkpoint-every", "5", "--out", str(out),
-                  "--data", str(mnist_root)])
+    first = _training_with_a_checkpoint(out, mnist_root)
     try:
-        deadline = time.time() + 120
-        while not (out / "checkpoint.pt").exists():
-            assert first.poll() is None and time.time() < deadline, first.communicate()[1][-2000:]
-            time.sleep(0.2)
         second = _cli(["train", *TINY_TRAIN, "--steps", "100000", "--out", str(out), "--resume",
                        "--data", str(mnist_root)])
         _, err = second.communicate(timeout=120)
@@ -382,3 +390,167 @@ def test_train_judge_replaces_the_asset_only_when_asked_and_the_bar_is_met(tmp_p
     if not replaced:
         assert "was not replaced" in capsys.readouterr().err
     assert cli.main(["train-judge", "--out", str(out)]) == 2  # an existing judge is not replaced without --overwrite
+
+
+# --- the faults of issue 24 ("A user's own video and machine"), through the command line ----------------------
+
+
+def _error(argv: list[str], capsys) -> str:
+    """Run one command in this process; it must fail with exit 2 and one line, no traceback."""
+    from drnet_lite.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip() and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("base", ["video-64", "turntable-lite"])
+def test_24_1_ablations_of_a_source_without_digits_are_refused_before_training(tmp_path, capsys, base):
+    err = _error(["ablations", "--preset", base, "--steps", "2", "--out", str(tmp_path / "abl")], capsys)
+    assert "need a Moving MNIST preset" in err and f"'{base}' trains on" in err
+    assert not (tmp_path / "abl").exists()  # no run folder to block the rerun
+
+
+def test_24_2_a_full_disk_during_a_checkpoint_save_keeps_the_old_one(world, tmp_path, monkeypatch, capsys):
+    import io
+
+    from drnet_lite import atomic
+    from drnet_lite.cli import main
+    from test_disk_full import FullDisk
+
+    run = tmp_path / "run"
+    shutil.copytree(world["run"], run)  # a finished 2-step run
+    monkeypatch.setattr(atomic, "open", lambda path, mode="r": io.BufferedWriter(FullDisk(path, 4096)), raising=False)
+    assert main(["train", *TINY_TRAIN, "--steps", "4", "--checkpoint-every", "1", "--out", str(run), "--resume",
+                 "--data", world["data"]]) == 2
+    monkeypatch.undo()
+    line = _last_line(capsys.readouterr().err)
+    assert line.startswith(f"error: no space left on device while writing {run}") and "is kept unchanged" in line
+    assert "check the path" not in line and "inline_container" not in line
+    assert load_checkpoint(run / "checkpoint.pt")["step"] == 2 and not list(run.rglob("*.tmp"))
+
+
+def test_24_3_train_judge_help_prints(capsys):
+    from drnet_lite.cli import main
+
+    assert main(["train-judge", "--help"]) == 0 and "99%" in capsys.readouterr().out
+
+
+def test_24_5_a_shipped_checkpoint_s_results_go_under_runs_not_assets(world, tmp_path, monkeypatch, capsys):
+    from drnet_lite.cli import main
+    from drnet_lite.cli.flags import default_output
+
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    shutil.copy(world["drnet"], assets / "tiny.pt")
+    monkeypatch.chdir(tmp_path)
+    assert main(["evaluate", "--checkpoint", str(assets / "tiny.pt"), "--pairs", "4", "--probe-clips", "8",
+                 "--data", world["data"]]) == 0
+    assert sorted(p.name for p in assets.iterdir()) == ["tiny.pt"]
+    assert (tmp_path / "runs" / "tiny" / "metrics.json").is_file()
+    assert default_output(str(assets / "x.pt"), "prediction_metrics.json") == Path("runs/x/prediction_metrics.json")
+    assert default_output("runs/lite/checkpoint.pt", "metrics.json") == Path("runs/lite/metrics.json")  # beside a run
+
+
+def test_24_6_resume_takes_the_stored_config_and_names_a_conflicting_flag(world, tmp_path, capsys):
+    from drnet_lite.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(world["run"], run)  # trained with width 4, pose_dim 3, 32 px frames
+    err = _error(["train", "--resume", "--out", str(run), "--steps", "3", "--width", "8", "--pose-dim", "3",
+                  "--data", world["data"]], capsys)
+    assert "--width 8 (the run has 4)" in err and "--pose-dim" not in err.split("may change")[0]
+    assert "only --steps, --device, --checkpoint-every may change" in err
+    assert main(["train", "--resume", "--out", str(run), "--steps", "3", "--device", "cpu", "--data", world["data"]]) == 0
+    assert load_checkpoint(run / "checkpoint.pt")["step"] == 3
+
+
+def test_24_7_a_bad_evaluate_out_is_refused_before_any_work(world, tmp_path, monkeypatch, capsys):
+    from drnet_lite import train
+
+    monkeypatch.setattr(train, "load_drnet", lambda *a, **k: pytest.fail("the checkpoint was loaded first"))
+    ev = ["evaluate", "--checkpoint", str(world["drnet"]), "--data", world["data"]]
+    assert "/sys cannot be written" in _error([*ev, "--out", "/sys/metrics.json"], capsys)  # refuses even root
+    (tmp_path / "a_file").write_text("in the way")
+    err = _error([*ev, "--out", str(tmp_path / "a_file" / "m.json")], capsys)
+    assert "a_file is a file, so no folder can be made there" in err and ".tmp" not in err
+
+
+def test_24_8_sizes_beyond_the_machine_are_refused_with_the_figure(world, tmp_path, capsys):
+    tr = ["train", "--data", world["data"], "--device", "cpu"]
+    for flags in (["--width", "100000"], ["--batch-size", "1000000"]):
+        err = _error([*tr, *flags, "--out", str(tmp_path / "big")], capsys)
+        assert "this run needs about" in err and "GB" in err and "use a smaller --width or --batch-size" in err
+    assert not (tmp_path / "big").exists()
+    err = _error(["predict", "--checkpoint", str(world["lstm"]), "--drnet", str(world["drnet"]), "--horizon", "100000",
+                  "--data", world["data"], "--out", str(tmp_path / "pred")], capsys)
+    assert "would need about" in err and "--horizon" in err and not (tmp_path / "pred").exists()
+
+
+def test_24_9_a_standard_file_the_frames_cannot_place_is_refused_or_told(world, tmp_path, capsys):
+    from drnet_lite.cli import main
+
+    noise = np.random.default_rng(0).integers(0, 256, (6, 4, 32, 32), dtype=np.uint8)
+    np.save(tmp_path / "noise.npy", noise)
+    pr = ["predict", "--checkpoint", str(world["lstm"]), "--drnet", str(world["drnet"]), "--observe", "3",
+          "--horizon", "1", "--clips", "1", "--data", world["data"], "--standard-file", str(tmp_path / "noise.npy")]
+    err = _error([*pr, "--out", str(tmp_path / "p1")], capsys)
+    assert "do not show which axis is time" in err and "--standard-layout" in err
+    assert main([*pr, "--standard-layout", "clip-first", "--out", str(tmp_path / "p2")]) == 0
+    assert "read as 6 clips of 4 frames" in capsys.readouterr().out
+
+
+def test_24_11_a_bad_config_inside_a_checkpoint_names_the_file(world, tmp_path, capsys):
+    payload = load_checkpoint(world["drnet"])
+    payload["config"]["model"]["image_size"] = 63
+    path = save_checkpoint({k: v for k, v in payload.items() if k != "format"}, tmp_path / "odd.pt")
+    err = _error(["evaluate", "--checkpoint", str(path), "--data", world["data"], "--out", str(tmp_path / "m.json")],
+                 capsys)
+    assert f"{path}: the config stored in this checkpoint is not valid (image_size must be a power of two" in err
+
+
+def test_24_13_sigterm_saves_like_ctrl_c(tmp_path, mnist_root):
+    out = tmp_path / "run"
+    first = _training_with_a_checkpoint(out, mnist_root)
+    try:
+        first.send_signal(signal.SIGTERM)
+        _, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    line = _last_line(err)
+    assert first.returncode == 130 and line.startswith("interrupted (SIGTERM): step"), err[-2000:]
+    step = int(line.split("step ")[1].split()[0])
+    assert load_checkpoint(out / "checkpoint.pt")["step"] == step and "Exception ignored" not in err
+
+
+def test_24_13_small_ones(world, tmp_path, capsys):
+    from drnet_lite.data.video import write_synthetic_video
+
+    good = write_synthetic_video(tmp_path / "good.avi", frames=30, width=64, height=48)
+    # a mistyped path among several --videos is an error, and the failed command leaves no empty run folder
+    err = _error(["train", "--preset", "video-64", "--videos", str(good), str(tmp_path / "godo.avi"), "--steps", "1",
+                  "--device", "cpu", "--out", str(tmp_path / "new" / "run")], capsys)
+    assert "no such video file or folder" in err and "godo.avi" in err
+    assert not (tmp_path / "new").exists()
+    # "video file file"
+    err = _error(["predict", "--checkpoint", str(world["lstm"]), "--video", str(tmp_path)], capsys)
+    assert "give the path of the video file" in err and "file file" not in err
+    # ablations name --out, not out_root
+    taken = tmp_path / "abl"
+    (taken / "full").mkdir(parents=True)
+    (taken / "full" / "checkpoint.pt").write_bytes(b"an earlier run")
+    err = _error(["ablations", "--preset", "mnist-lite", "--names", "full", "--out", str(taken), "--data",
+                  world["data"]], capsys)
+    assert "--out" in err and "--overwrite" in err
+
+
+def test_24_13_download_norb_offline_says_what_to_do(tmp_path):
+    offline = _env(HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9",
+                   https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
+    done = subprocess.run([sys.executable, "-m", "drnet_lite", "download", "norb", "--data", str(tmp_path)],
+                          env=offline, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "check the path and its permissions" not in done.stderr and "on a machine that is online" in done.stderr

@@ -202,7 +202,13 @@ def test_clip_first_standard_files_are_recognised(tmp_path, moving_mnist):
     np.save(tmp_path / "clip_first.npy", frames)
     assert torch.equal(load_standard_test_set(tmp_path / "clip_first.npy")[:, :, 0], torch.from_numpy(frames))
     rng = np.random.default_rng(0).integers(0, 256, (6, 4, 32, 32), dtype=np.uint8)
-    assert standard_file_layout(rng) == "time-first"  # no evidence: the published layout
+    assert standard_file_layout(rng) == "unclear"  # no evidence: refused rather than guessed
+    np.save(tmp_path / "noise.npy", rng)
+    with pytest.raises(ValueError, match="noise.npy: its frames do not show which axis is time.*4 clips of 6 frames.*"
+                                         "6 clips of 4 frames.*layout='time-first' or 'clip-first'"):
+        load_standard_test_set(tmp_path / "noise.npy")
+    assert load_standard_test_set(tmp_path / "noise.npy", layout="clip-first").shape == (6, 4, 1, 32, 32)
+    assert load_standard_test_set(tmp_path / "noise.npy", layout="time-first").shape == (4, 6, 1, 32, 32)
 
 
 @pytest.mark.parametrize("content, words", [(b"", "is empty"), (b"PK\x03\x04rest", ".npz"), (b"1 2 3\n", "not a .npy")])

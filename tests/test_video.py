@@ -87,25 +87,29 @@ def test_second_load_decodes_nothing_and_a_changed_file_is_decoded_again(tmp_pat
 
 def test_bad_files_are_named_skipped_and_counted(tmp_path, capsys):
     good = write_synthetic_video(tmp_path / "good.avi", frames=12, width=32, height=32, seed=0)
-    data = write_synthetic_video(tmp_path / "whole.avi", frames=40, width=64, height=48, seed=1).read_bytes()
-    (tmp_path / "truncated.avi").write_bytes(data[: len(data) // 2])
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
-    (tmp_path / "whole.avi").unlink()
     (tmp_path / "readme.txt").write_text("ignored: not a video name")
     cache = tmp_path / "cache"
-    config = VideoConfig(videos=(str(tmp_path), str(tmp_path / "missing.avi")), image_size=16, seq_len=4)
+    config = VideoConfig(videos=(str(tmp_path),), image_size=16, seq_len=4)
     source = VideoSource(config, root=cache, progress=False)
     summary = source.summary
     assert [Path(p).name for p in summary.decoded] == ["good.avi"]
-    assert sorted(Path(p).name for p, _ in summary.skipped) == ["notes.mp4", "truncated.avi"]
-    assert [Path(p).name for p in summary.missing] == ["missing.avi"]
+    assert [Path(p).name for p, _ in summary.skipped] == ["notes.mp4"]
     printed = capsys.readouterr().out
-    assert "notes.mp4" in printed and "truncated.avi" in printed and "2 skipped" in printed
+    assert "notes.mp4" in printed and "1 skipped" in printed
     assert source.paths == [good.resolve()]
     cached = [p.name for p in cache.iterdir() if p.name != "index.json"]
     assert len(cached) == 1 and cached[0].startswith("good-") and cached[0].endswith(".npy")  # nothing of the bad files
     with pytest.raises(ValueError, match="no video could be loaded.*notes.mp4"):
         VideoSource(VideoConfig(videos=(str(tmp_path / "notes.mp4"),), image_size=16), root=cache, verbose=False)
+
+
+def test_a_mistyped_path_is_an_error_before_any_decoding(tmp_path, monkeypatch):
+    good = write_synthetic_video(tmp_path / "good.avi", frames=12, width=32, height=32, seed=0)
+    monkeypatch.setattr(video_module, "decode_video", lambda *a, **k: pytest.fail("decoded before the check"))
+    config = VideoConfig(videos=(str(good), str(tmp_path / "godo.avi")), image_size=16, seq_len=4)
+    with pytest.raises(ValueError, match="no such video file or folder: .*godo.avi"):
+        load_videos(config, tmp_path / "cache", progress=False, verbose=False)
 
 
 def test_an_interrupted_write_leaves_no_cache_file(tmp_path, monkeypatch):

@@ -13,14 +13,14 @@ from .prediction import write_rollout
 
 def add_demo(sub, shipped: Shipped) -> None:
     p = add_command(sub, "demo", "pictures of the data, a model's reconstructions and swaps", "--out outputs/demo")
-    p.add_argument("--out", default="outputs/demo", type=out_folder)
+    p.add_argument("--out", default="outputs/demo", type=out_folder, help="folder for the pictures (default outputs/demo)")
     p.add_argument("--steps", type=positive_int, default=300, help="training steps when no weights are shipped")
     p.add_argument("--checkpoint", default=None, type=existing("checkpoint"),
                    help="a DRNet checkpoint of any source (default: assets/mnist-lite.pt when it exists, else train briefly)")
     p.add_argument("--lstm", default=None, type=existing("pose LSTM checkpoint"),
                    help="a pose LSTM checkpoint trained on --checkpoint (default: the shipped one with the shipped DRNet)")
     p.add_argument("--horizon", type=positive_int, default=200, help="frames the pose LSTM predicts after 10 observed ones")
-    p.add_argument("--data", default=None)
+    p.add_argument("--data", default=None, help="the data folder (MNIST/, KTH/, ... below it; default: $DRNET_DATA, else the user cache)")
     p.set_defaults(func=run_demo)
 
 

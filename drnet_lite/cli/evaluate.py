@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from .common import Shipped, add_command, format_table
-from .flags import existing, json_file, positive_int, probe_clips
+from .flags import check_output, default_output, existing, json_file, positive_int, probe_clips
 
 
 def add_evaluate(sub, shipped: Shipped) -> None:
     p = add_command(sub, "evaluate", "measure disentanglement of a trained DRNet",
                     "--checkpoint runs/lite/checkpoint.pt    # table + metrics.json beside it")
-    p.add_argument("--checkpoint", required=True, type=existing("checkpoint"))
+    p.add_argument("--checkpoint", required=True, type=existing("checkpoint"), help="the DRNet checkpoint to score (train writes RUN/checkpoint.pt)")
     p.add_argument("--judge", default=None, type=existing("digit judge"), help="digit judge weights (default: assets/digit_judge.pt)")
     p.add_argument("--pairs", type=positive_int, default=500, help="fixed (content, pose) test pairs")
     p.add_argument("--probe-clips", type=probe_clips, default=2000, help="test clips for the leakage probes")
-    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: metrics.json beside the checkpoint)")
-    p.add_argument("--data", default=None)
+    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: metrics.json beside the checkpoint; for a shipped one in assets/, "
+                   "runs/<its name>/metrics.json)")
+    p.add_argument("--data", default=None, help="the data folder (MNIST/, KTH/, ... below it; default: $DRNET_DATA, else the user cache)")
     p.set_defaults(func=run_evaluate)
 
 
@@ -28,8 +28,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..evaluate_frames import evaluate_frames
     from ..train import load_drnet
 
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("metrics.json")
-    json_file(str(out))
+    out = check_output(args.out or default_output(args.checkpoint, "metrics.json"))
     model, config = load_drnet(args.checkpoint)
     start = time.perf_counter()
     if config.data.source == "turntable":  # the turntable's own table (probes, exact swaps)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import tempfile
 from pathlib import Path
+
+from .common import UsageError
 
 
 def _integer(text: str, low: int, what: str) -> int:
@@ -97,7 +101,8 @@ def existing(kind: str):
     """An argument type: the path of an existing file (``kind`` names it in the message)."""
     def check(text: str) -> str:
         if Path(text).is_dir():
-            raise argparse.ArgumentTypeError(f"{text} is a folder; give the path of the {kind} file")
+            thing = kind if kind.endswith("file") else f"{kind} file"
+            raise argparse.ArgumentTypeError(f"{text} is a folder; give the path of the {thing}")
         if not Path(text).is_file():
             raise argparse.ArgumentTypeError(f"no {kind} at {text}; give the path of an existing file")
         return text
@@ -124,3 +129,36 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace the run in --out (without it, or --resume, "
                    "a folder that holds a run is refused)")
     p.add_argument("--checkpoint-every", type=positive_int, help="steps between checkpoints (Ctrl-C also saves)")
+
+
+def default_output(checkpoint: str, name: str) -> Path:
+    """Where a command's default output file for ``checkpoint`` goes: beside it, unless it lies in a
+    folder named ``assets`` (the shipped weights): then ``runs/<its name>/<name>``, so a shipped
+    checkpoint's folder never collects results."""
+    path = Path(checkpoint)
+    if path.resolve().parent.name == "assets":
+        return Path("runs") / path.stem / name
+    return path.with_name(name)
+
+
+def check_output(path: str | os.PathLike, flag: str = "--out", folder: bool = False) -> Path:
+    """Before any work: can ``path`` (a file, or with ``folder`` a folder) be written? A file or folder in
+    the way, or a folder that refuses new files (probed with a temporary file, removed at once), is a
+    :class:`UsageError` naming ``flag``, the path and the reason. Nothing is created."""
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise UsageError(f"{flag} {path} is a folder; give a file name such as {path / 'metrics.json'}")
+    if folder and path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a folder; choose another {flag}")
+    start = path if folder else path.parent
+    nearest = next(p for p in (start, *start.parents) if p.exists() or p == p.parent)
+    if not nearest.is_dir():
+        raise UsageError(f"{flag} {path}: {nearest} is a file, so no folder can be made there; choose another {flag}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=nearest)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: {nearest} cannot be written ({exc.strerror or exc}); choose a folder "
+                         "you can write to") from None
+    return path

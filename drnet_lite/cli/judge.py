@@ -21,9 +21,9 @@ def add_train_judge(sub, shipped: Shipped) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.add_argument("--replace-asset", action="store_true",  # "%%": argparse formats help with %
                    help=f"also replace the shipped assets/digit_judge.pt, if the new judge reaches {JUDGE_BAR:.0%}%")
-    p.add_argument("--epochs", type=positive_int, default=3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data", default=None)
+    p.add_argument("--epochs", type=positive_int, default=3, help="passes over the MNIST training set (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batch order (default 0)")
+    p.add_argument("--data", default=None, help="the data folder (MNIST/, KTH/, ... below it; default: $DRNET_DATA, else the user cache)")
     p.set_defaults(func=run_train_judge)
 
 

@@ -12,8 +12,8 @@ import torch
 
 from ..atomic import write_bytes
 from .common import Shipped, UsageError, add_command, format_table
-from .flags import (add_run_flags, device, existing, fps, json_file, nonnegative_int, out_folder, positive_float,
-                    positive_int, share)
+from .flags import (add_run_flags, check_output, default_output, device, existing, fps, json_file, nonnegative_int,
+                    out_folder, positive_float, positive_int, share)
 
 #: Future steps shown in the strip image (those within the horizon).
 STRIP_STEPS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -24,7 +24,7 @@ def add_pair_flags(p: argparse.ArgumentParser, shipped: Shipped) -> None:
     p.add_argument("--checkpoint", default=str(shipped.lstm), type=existing("checkpoint"), help="pose LSTM checkpoint (default: the shipped one)")
     p.add_argument("--drnet", default=None, type=existing("DRNet checkpoint"), help="its DRNet (default: the one it was trained on, else the shipped one)")
     p.add_argument("--observe", type=positive_int, default=10, help="observed frames")
-    p.add_argument("--data", default=None)
+    p.add_argument("--data", default=None, help="the data folder (MNIST/, KTH/, ... below it; default: $DRNET_DATA, else the user cache)")
 
 
 def load_pair(args: argparse.Namespace):
@@ -50,19 +50,19 @@ def add_train_lstm(sub, shipped: Shipped) -> None:
     p.add_argument("--drnet", default=str(shipped.drnet), type=existing("DRNet checkpoint"), help="DRNet checkpoint (default: the shipped mnist-lite)")
     p.add_argument("--preset", default=None, help="lstm-lite (Moving MNIST, CPU minutes), lstm-video (video-64) or "
                    "lstm-reference (the paper's settings); default: the one made for the DRNet's source")
-    p.add_argument("--steps", type=positive_int)
+    p.add_argument("--steps", type=positive_int, help="total training steps (default: the preset's)")
     add_run_flags(p)
-    p.add_argument("--batch-size", type=positive_int)
-    p.add_argument("--lr", type=positive_float)
+    p.add_argument("--batch-size", type=positive_int, help="clips per step (default: the preset's)")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default: the preset's)")
     p.add_argument("--lr-decay", type=share, help="share of the steps at the end over which lr falls linearly to 0")
-    p.add_argument("--hidden-size", type=positive_int)
-    p.add_argument("--num-layers", type=positive_int)
+    p.add_argument("--hidden-size", type=positive_int, help="units of each LSTM layer (the paper: 256)")
+    p.add_argument("--num-layers", type=positive_int, help="stacked LSTM layers (the paper: 2)")
     p.add_argument("--observed", type=positive_int, help="frames read before predicting")
     p.add_argument("--predicted", type=positive_int, help="frames predicted while training")
     p.add_argument("--bank-clips", type=nonnegative_int, help="0: fresh clips every step; N: train on windows of N pre-encoded clips")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", default=None, type=device)
-    p.add_argument("--data", default=None)
+    p.add_argument("--seed", type=int, help="seed of the weights and the batches (default: the preset's)")
+    p.add_argument("--device", default=None, type=device, help="cpu, cuda, cuda:N, mps or auto (default: the best there is)")
+    p.add_argument("--data", default=None, help="the data folder (MNIST/, KTH/, ... below it; default: $DRNET_DATA, else the user cache)")
     p.add_argument("--root", dest="data", default=None, help="the data folder (same as --data; e.g. the one holding KTH/)")
     p.set_defaults(func=run_train_lstm)
 
@@ -104,39 +104,33 @@ def add_predict(sub, shipped: Shipped) -> None:
     add_pair_flags(p, shipped)
     p.add_argument("--horizon", type=positive_int, default=500, help="predicted frames")
     p.add_argument("--clips", type=positive_int, default=4, help="test clips to roll out")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--fps", type=fps, default=12.0)
-    p.add_argument("--out", default="outputs/predict", type=out_folder)
+    p.add_argument("--seed", type=int, default=0, help="which test clips are rolled out (default 0)")
+    p.add_argument("--fps", type=fps, default=12.0, help="frames per second of the GIF (default 12)")
+    p.add_argument("--out", default="outputs/predict", type=out_folder, help="folder for strip.png and rollout.gif (default outputs/predict)")
     p.add_argument("--video", default=None, metavar="FILE", type=existing("video file"),
                    help="predict from this video file's frames (read like the DRNet's video source: size, tiles, ...)")
     p.add_argument("--start", type=nonnegative_int, default=0, help="with --video: the first frame of the clips")
     p.add_argument("--standard-file", default=None, type=existing("standard test file"),
                    help="a file in the standard Moving MNIST test format (mnist_test_seq.npy): report per-frame MSE")
     p.add_argument("--standard-clips", type=positive_int, default=None, help="use only the first N clips of that file")
+    p.add_argument("--standard-layout", choices=["auto", "time-first", "clip-first"], default="auto",
+                   help="the axes of --standard-file: time-first (T, N, H, W) as published, clip-first (N, T, H, W), "
+                        "or auto (told from the frames; refused when they cannot tell; the default)")
     p.set_defaults(func=run_predict)
 
 
 def video_file_clips(drnet_config, path: str, length: int, clips: int, start: int = 0, data_root=None) -> torch.Tensor:
     """Clips (clips, length, C, S, S) of one video file, read the way the DRNet's video source reads its videos
     (size, colour, crop, tiles, frame step): frames ``start .. start + length - 1`` of evenly spaced tiles."""
-    import dataclasses
+    from ..data.video import describe_reading, file_clips, reading_config
 
-    from ..data.video import VideoConfig, load_videos
-
-    data = drnet_config.data
-    if not isinstance(data, VideoConfig):
-        data = VideoConfig(image_size=drnet_config.model.image_size,
-                           channels="grey" if drnet_config.model.channels == 1 else "rgb")
-    if drnet_config.model.channels != data.num_channels:
-        raise ValueError(f"the DRNet reads {drnet_config.model.channels}-channel frames; a video gives 1 (grey) or 3 (rgb)")
-    config = dataclasses.replace(data, videos=(str(path),), max_frames=0)
-    _, arrays, _ = load_videos(config, data_root, progress=True, verbose=True)
-    frames = torch.from_numpy(arrays[0].copy())  # (T, tiles, C, S, S) uint8
-    if start < 0 or start + length > len(frames):
-        raise ValueError(f"{path} gives {len(frames)} frames (after frame_step {config.frame_step}); frames {start} to "
-                         f"{start + length - 1} are needed: use a smaller --start, --observe or --horizon")
-    tiles = torch.linspace(0, frames.shape[1] - 1, min(clips, frames.shape[1])).round().long()
-    return frames[start:start + length, tiles].transpose(0, 1).float().div_(255.0)
+    config = reading_config(drnet_config.data, drnet_config.model.image_size, drnet_config.model.channels)
+    print(f"{path}: frames read as this DRNet's source reads them: {describe_reading(config)}")
+    tiles = torch.linspace(0, config.num_tiles - 1, min(clips, config.num_tiles)).round().long().tolist()
+    try:
+        return file_clips(path, config, length, start, tiles, data_root)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (--start, --observe and --horizon set the frames)") from None
 
 
 def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: int, clips: int = 4, seed: int = 0,
@@ -149,6 +143,7 @@ def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: i
 
     if observe < 1 or horizon < 1:
         raise ValueError(f"--observe and --horizon must be at least 1, got {observe} and {horizon}")
+    check_gif_memory(2 * clips, observe + horizon, drnet_config.model.image_size, 2)
     if frames is None:
         data = fixed_test_data(drnet_config.data, observe + horizon, root=data_root)
         frames = data.sample(clips, seed=seed).frames
@@ -167,10 +162,23 @@ def write_rollout(drnet, drnet_config, lstm, out: Path, observe: int, horizon: i
     return written
 
 
+def check_gif_memory(count: int, steps: int, size: int, ncols: int) -> None:
+    """Refuse, before any work, a GIF that would not fit in this machine's memory, with the figure."""
+    from ..train import memory_of
+    from ..viz import gif_bytes
+
+    need, have = gif_bytes(count, steps, size, ncols), memory_of(torch.device("cpu"))
+    if have and need > have:
+        raise UsageError(f"a GIF of {count} clips of {steps} frames would need about {need / 2**30:,.1f} GB and this "
+                         f"machine has {have / 2**30:,.1f} GB: use a smaller --horizon or --clips")
+
+
 def run_predict(args: argparse.Namespace) -> int:
     from ..evaluate_prediction import check_standard_clips, standard_file_mse
 
+    check_output(args.out, folder=True)
     drnet, drnet_config, lstm, _ = load_pair(args)
+    check_gif_memory(2 * args.clips, args.observe + args.horizon, drnet_config.model.image_size, 2)
     video_frames = None
     if args.video:  # read before any picture is made
         video_frames = video_file_clips(drnet_config, args.video, args.observe + args.horizon, args.clips, args.start,
@@ -180,7 +188,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.standard_file:  # every check of the file before any picture is made
         from ..data import load_standard_test_set
 
-        frames = load_standard_test_set(args.standard_file)
+        frames = load_standard_test_set(args.standard_file, layout=args.standard_layout)
         if args.standard_clips:
             if args.standard_clips > len(frames):
                 raise UsageError(f"--standard-clips {args.standard_clips}: {args.standard_file} holds only {len(frames)} clips")
@@ -208,12 +216,13 @@ def add_evaluate_lstm(sub, shipped: Shipped) -> None:
     p = add_command(sub, "evaluate-lstm", "measure future prediction on the fixed test set",
                     "--checkpoint runs/lstm-lite/checkpoint.pt    # curves + judge at t+100, t+500")
     add_pair_flags(p, shipped)
-    p.add_argument("--horizon", type=positive_int, default=50)
+    p.add_argument("--horizon", type=positive_int, default=50, help="predicted frames scored per clip (default 50)")
     p.add_argument("--clips", type=positive_int, default=300, help="fixed test clips for the per-step curves")
     p.add_argument("--long-clips", type=positive_int, default=200, help="fixed test clips for the long-horizon judge")
     p.add_argument("--long-at", type=positive_int, nargs="+", default=[100, 500], help="rollout frames to judge")
-    p.add_argument("--judge", default=None, type=existing("digit judge"))
-    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: prediction_metrics.json beside the checkpoint)")
+    p.add_argument("--judge", default=None, type=existing("digit judge"), help="digit judge checkpoint for the long-horizon accuracy (default: the shipped one)")
+    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: prediction_metrics.json beside "
+                   "the checkpoint; for a shipped one in assets/, runs/<its name>/prediction_metrics.json)")
     p.add_argument("--figure", default=None, type=json_file, help="PNG of the per-step curves (default: the JSON's name with .png)")
     p.set_defaults(func=run_evaluate_lstm)
 
@@ -238,10 +247,8 @@ def run_evaluate_lstm(args: argparse.Namespace) -> int:
     from ..judge import load_judge
     from ..viz import plot_prediction_curves
 
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("prediction_metrics.json")
-    json_file(str(out))
-    figure = Path(args.figure) if args.figure else out.with_suffix(".png")
-    json_file(str(figure))
+    out = check_output(args.out or default_output(args.checkpoint, "prediction_metrics.json"))
+    figure = check_output(args.figure or out.with_suffix(".png"), "--figure")
     drnet, drnet_config, lstm, _ = load_pair(args)
     start = time.perf_counter()
     judge = load_judge(args.judge) if drnet_config.data.source == "moving-mnist" else None  # digits: only there
@@ -276,9 +283,9 @@ def add_evaluate_kth(sub, shipped: Shipped) -> None:
     p.add_argument("--root", dest="data", default=None, help="the folder holding KTH/ (same as --data)")
     p.add_argument("--horizon", type=int, default=20, help="predicted frames (MCnet: 20 after 10 observed)")
     p.add_argument("--max-windows", type=int, default=None, help="evenly spaced subset of the windows (quick runs)")
-    p.add_argument("--probe-clips", type=int, default=2000)
-    p.add_argument("--probe-frames", type=int, default=10)
-    p.add_argument("--out", default=None, help="JSON file (default: kth_metrics.json beside the checkpoint)")
+    p.add_argument("--probe-clips", type=positive_int, default=2000, help="clips the action probe trains and tests on (default 2000)")
+    p.add_argument("--probe-frames", type=positive_int, default=10, help="frames per probe clip (default 10)")
+    p.add_argument("--out", default=None, type=json_file, help="JSON file (default: kth_metrics.json beside the checkpoint)")
     p.set_defaults(func=run_evaluate_kth)
 
 
@@ -290,6 +297,7 @@ def run_evaluate_kth(args: argparse.Namespace) -> int:
     from ..data.source import for_split
     from ..experiments.kth import action_probe, format_curves as kth_curves, format_probe, protocol_curves
 
+    out = check_output(args.out or default_output(args.checkpoint, "kth_metrics.json"))
     drnet, drnet_config, lstm, _ = load_pair(args)
     if getattr(drnet_config.data, "source", None) != "kth":
         raise ValueError(f"{args.checkpoint} was trained on the {drnet_config.data.source!r} source, not on KTH")
@@ -308,7 +316,6 @@ def run_evaluate_kth(args: argparse.Namespace) -> int:
     probe_test = KTHSource(for_split(data, "test", seq_len=args.probe_frames), root=args.data)
     probe = action_probe(drnet, train, probe_test, clips=args.probe_clips, frames=args.probe_frames)
     print(format_probe(probe, name))
-    out = Path(args.out) if args.out else Path(args.checkpoint).with_name("kth_metrics.json")
     print(f"wrote {write_json({**result, 'action_probe': probe}, out)}")
     return 0
 

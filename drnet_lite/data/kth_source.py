@@ -43,7 +43,7 @@ from .video import VideoCache, VideoConfig, VideoDecodeError, decode_video
 #: ``benchmarks/bench_kth.py`` on PyAV-written files on a loaded, shared CPU machine (721 frames/s at 64,
 #: 679 at 128; about 1,370 frames per CPU second); only used for the estimate printed before a conversion.
 DECODE_FPS_ESTIMATE = 700.0
-#: Decode more frames than any KTH video has: this turns off the generic "truncated" check, because
+#: Decode more frames than any KTH video has: this turns off the generic header-count warning, because
 #: KTH keeps what decodes of a truncated file (person01_boxing_d4) and clamps the ranges to it.
 _MAX_FRAMES = 1_000_000
 #: Default frame strides of MCnet's test windows.

@@ -184,6 +184,13 @@ def render(digits: torch.Tensor, positions: torch.Tensor, image_size: int, chann
     limit = image_size - size
     if limit < 0:
         raise ValueError(f"digits of {size} px do not fit in {image_size} px frames")
+    if not digits.is_floating_point():
+        raise ValueError(f"digits must be float images in [0, 1], got dtype {digits.dtype}; use digits.float() / 255")
+    if digits.numel() and (bool((digits < 0).any()) or bool((digits > 1).any())):
+        raise ValueError(f"digits must lie in [0, 1], got values from {float(digits.min()):g} to "
+                         f"{float(digits.max()):g}" + ("; divide by 255" if float(digits.max()) > 1.5 else ""))
+    if positions.is_floating_point() and bool((positions != positions.round()).any()):
+        raise ValueError("positions must be whole pixels (row, col), got fractions; round them first (positions.round())")
     positions = positions.to(device=digits.device, dtype=torch.int64)
     if positions.numel() and (positions.min() < 0 or positions.max() > limit):
         raise ValueError(f"positions must lie in [0, {limit}] so that every digit is inside the frame")
@@ -379,15 +386,20 @@ LAYOUTS = ("auto", "time-first", "clip-first")
 
 
 def standard_file_layout(array: np.ndarray) -> str:
-    """``"time-first"`` (the published layout) or ``"clip-first"``, told from the data: the ink of a
-    frame (its pixel sum) stays nearly constant along a clip, as the same digits only move, and varies
-    between clips. Unless axis 1 is clearly the constant one, the published layout is assumed
-    (random data, a single clip or frame, blank frames)."""
+    """``"time-first"`` (the published layout), ``"clip-first"`` or ``"unclear"``, told from the data: the
+    ink of a frame (its pixel sum) stays nearly constant along a clip, as the same digits only move, and
+    varies between clips. An axis counts as time when its ink varies at most a third as much as along the
+    other; otherwise (random data, blank frames) the data cannot tell. A file with a single entry along
+    either axis is read in the published layout."""
     if array.shape[0] < 2 or array.shape[1] < 2:
         return "time-first"
     ink = np.asarray(array[:32, :32], dtype=np.float64).sum((2, 3))
     along_0, along_1 = float(ink.std(0).mean()), float(ink.std(1).mean())
-    return "clip-first" if along_1 < along_0 / 3 else "time-first"
+    if along_1 < along_0 / 3:
+        return "clip-first"
+    if along_0 < along_1 / 3:
+        return "time-first"
+    return "unclear"
 
 
 def read_standard_array(path: str | os.PathLike) -> np.ndarray:
@@ -429,7 +441,8 @@ def load_standard_test_set(path: str | os.PathLike, layout: str = "auto") -> tor
     The file ``mnist_test_seq.npy`` is uint8, time first: (20, 10000, 64, 64).
     A clip-first (N, T, H, W) array is recognised when its data show it
     (``layout="auto"``, see :func:`standard_file_layout`) or when told.
-    The file is never unpickled.
+    When the data cannot tell (random or blank frames), ``"auto"`` raises a
+    ``ValueError`` giving both readings, rather than guess. The file is never unpickled.
 
     Returns:
         uint8 tensor (N, T, 1, H, W), clip first like everything else here.
@@ -439,6 +452,12 @@ def load_standard_test_set(path: str | os.PathLike, layout: str = "auto") -> tor
     array = read_standard_array(path)
     if layout == "auto":
         layout = standard_file_layout(array)
+        if layout == "unclear":
+            a, b = array.shape[:2]
+            raise ValueError(
+                f"{path}: its frames do not show which axis is time (shape {tuple(array.shape)}): time first "
+                f"(the published layout) it holds {b} clips of {a} frames, clip first {a} clips of {b} frames; "
+                "say which with layout='time-first' or 'clip-first' (--standard-layout on the command line)")
     clip_first = array if layout == "clip-first" else array.transpose(1, 0, 2, 3)
     return torch.from_numpy(np.array(clip_first, order="C"))[:, :, None]  # a writable copy of the memory map
 

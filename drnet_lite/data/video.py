@@ -17,8 +17,13 @@ mtime. A later load whose file is unchanged decodes nothing; a changed file is
 decoded again. Every write goes to a unique temporary file renamed into place,
 so an interrupted run never leaves a half-written cache file.
 
-A file that is not a video, is corrupt or is truncated is reported by name,
-skipped and counted in the :class:`VideoSummary`; the other files still load.
+Any file that decodes is used, with the frames that decoded. A header whose
+frame count disagrees with what decodes (AVI indexes often count empty "repeat
+the previous frame" chunks) and a file whose decoding stops part way (cut short)
+give a one-line warning, and the frames decoded are used and cached. A file is
+broken only when decoding fails before its first frame or yields none: it is
+reported by name, skipped and counted in the :class:`VideoSummary`; the other
+files still load.
 
 Clips: a scene is one tile of one video; a clip is ``seq_len`` consecutive
 (cached) frames of a scene. Train and test are split by ``split_by``:
@@ -34,7 +39,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -209,16 +214,21 @@ def tile_and_resize(frames: torch.Tensor, tiles: tuple[int, int], size: int, res
 
 
 class VideoDecodeError(RuntimeError):
-    """A file could not be decoded as a video (not a video, corrupt or truncated)."""
+    """A file could not be decoded as a video (not a video, corrupt before its first frame, or no frames)."""
 
 
 def decode_video(path: str | os.PathLike, config: VideoConfig, progress: bool = False, chunk: int = 64) -> tuple[np.ndarray, dict[str, Any]]:
     """Decode one file into uint8 (T, tiles, C, S, S) with the settings of ``config``.
 
-    Returns the array and facts about the source (``width``, ``height``,
-    ``fps``, ``decoded`` frames). Raises :class:`VideoDecodeError` naming the
-    file when it is no video, has no frames, or is truncated (fewer than 90%
-    of the frames its header announces).
+    Returns the array and facts about the source: ``width``, ``height``,
+    ``fps``, ``decoded`` (frames decoded), ``announced`` (the count its header
+    gives, 0 if none) and ``warning`` (one line, or ``""``): set when the
+    header's count (or, without one, its duration times its frame rate)
+    disagrees with what decoded, or when decoding stopped with an error after
+    some frames. In every case the decoded frames are returned.
+
+    Raises :class:`VideoDecodeError` naming the file when it cannot be opened
+    as a video, decoding fails before the first frame, or it yields no frames.
     """
     from tqdm.auto import tqdm
 
@@ -228,6 +238,7 @@ def decode_video(path: str | os.PathLike, config: VideoConfig, progress: bool = 
     parts: list[torch.Tensor] = []
     pending: list[np.ndarray] = []
     kept = decoded = 0
+    stopped = ""  # why decoding stopped early, if it did
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
@@ -237,12 +248,13 @@ def decode_video(path: str | os.PathLike, config: VideoConfig, progress: bool = 
             announced = int(stream.frames or 0)
             width, height = stream.codec_context.width, stream.codec_context.height
             fps = float(stream.average_rate) if stream.average_rate else 0.0
+            seconds = container.duration / 1e6 if container.duration else 0.0  # in av.time_base units
             total = announced // config.frame_step if announced else None
             if config.max_frames and total:
                 total = min(total, config.max_frames)
             bar = tqdm(total=total, desc=f"decoding {path.name}", unit="frame", disable=not progress, leave=False)
             try:
-                for frame in container.decode(stream):
+                for frame in _frames(container, stream):
                     decoded += 1
                     if (decoded - 1) % config.frame_step:
                         continue
@@ -255,20 +267,62 @@ def decode_video(path: str | os.PathLike, config: VideoConfig, progress: bool = 
                         pending = []
                     if config.max_frames and kept >= config.max_frames:
                         break
+            except _StoppedEarly as exc:
+                stopped = str(exc)
             finally:
                 bar.close()
     except VideoDecodeError:
         raise
     except Exception as exc:  # av.error.FFmpegError and friends: not a video, or corrupt
-        raise VideoDecodeError(f"{path}: cannot be decoded as a video ({type(exc).__name__}: {exc})") from exc
+        detail = str(exc).replace(f": '{path}'", "")  # PyAV repeats the file name
+        raise VideoDecodeError(f"{path}: cannot be decoded as a video ({type(exc).__name__}: {detail})") from exc
     if pending:
         parts.append(_process(pending, config))
-    if kept == 0:
+    if decoded == 0:
         raise VideoDecodeError(f"{path}: holds no video frames")
-    if announced and not config.max_frames and decoded < 0.9 * announced:
-        raise VideoDecodeError(f"{path}: truncated? decoded {decoded} of the {announced} frames its header announces")
+    if kept == 0:
+        raise VideoDecodeError(f"{path}: holds {decoded} frame(s), none kept with frame_step {config.frame_step}")
+    warning = ""
+    if stopped:
+        warning = f"decoding stopped after {decoded} frames ({stopped}); the {decoded} decoded frames are used"
+    elif not config.max_frames:
+        warning = _count_warning(decoded, announced, seconds, fps)
     array = torch.cat(parts).numpy()
-    return array, {"width": width, "height": height, "fps": fps, "decoded": decoded}
+    return array, {"width": width, "height": height, "fps": fps, "decoded": decoded, "announced": announced,
+                   "warning": warning}
+
+
+def _count_warning(decoded: int, announced: int, seconds: float, fps: float) -> str:
+    """A line when ``decoded`` disagrees with the header's frame count, or, when the header gives none
+    (WebM, Matroska), with the count its duration and frame rate suggest (to within 2% or a frame)."""
+    used = f"{decoded} decoded; the {decoded} decoded frames are used"
+    if announced:
+        return "" if decoded == announced else f"its header announces {announced} frames, {used}"
+    suggested = round(seconds * fps)
+    if suggested and abs(decoded - suggested) > max(1, 0.02 * suggested):
+        return f"its header's duration ({seconds:.1f} s at {fps:g} fps) suggests {suggested} frames, {used}"
+    return ""
+
+
+class _StoppedEarly(Exception):
+    """Decoding failed after at least one frame had decoded."""
+
+
+def _frames(container: Any, stream: Any) -> Iterable[Any]:
+    """The decoded frames of ``stream``; an error after the first frame ends them with :class:`_StoppedEarly`."""
+    frames = container.decode(stream)
+    count = 0
+    while True:
+        try:
+            frame = next(frames)
+        except StopIteration:
+            return
+        except Exception as exc:
+            if count == 0:
+                raise
+            raise _StoppedEarly(f"{type(exc).__name__}: {exc}") from exc
+        count += 1
+        yield frame
 
 
 def _process(frames: list[np.ndarray], config: VideoConfig) -> torch.Tensor:
@@ -287,13 +341,14 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class VideoSummary:
-    """What a load did: files decoded, read from the cache, skipped (with the reason), and missing paths."""
+    """What a load did: files decoded, read from the cache, skipped (with the reason), and
+    warnings about files used with the frames that decoded (a header count that disagrees, a file cut short)."""
 
     decoded: list[str] = field(default_factory=list)
     cached: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -301,9 +356,9 @@ class VideoSummary:
 
     def __str__(self) -> str:
         text = (f"{self.loaded} video(s) loaded ({len(self.decoded)} decoded, {len(self.cached)} from the cache), "
-                f"{len(self.skipped)} skipped, {len(self.missing)} missing, {self.seconds:.1f} s")
-        lines = [text] + [f"  skipped {name}: {why}" for name, why in self.skipped]
-        lines += [f"  missing {name}" for name in self.missing]
+                f"{len(self.skipped)} skipped, {self.seconds:.1f} s")
+        lines = [text] + [f"  warning {name}: {why}" for name, why in self.warnings]
+        lines += [f"  skipped {name}: {why}" for name, why in self.skipped]
         return "\n".join(lines)
 
 
@@ -359,12 +414,16 @@ def load_videos(config: VideoConfig, cache_dir: str | os.PathLike | None = None,
     """Decode (or read from the cache) every video of ``config.videos``.
 
     Returns the videos that loaded, their uint8 (T, tiles, C, S, S) arrays and
-    a :class:`VideoSummary`. Bad files are skipped and reported (printed when
-    ``verbose``); a load that finds no video at all raises ``ValueError``.
+    a :class:`VideoSummary`. Bad files are skipped and reported, files used with
+    the frames that decoded get a one-line warning (both printed when
+    ``verbose``). A path that does not exist, or a load that finds no video at
+    all, raises ``ValueError`` (the former before anything is decoded).
     """
     start = time.perf_counter()
     files, missing = find_videos(config.videos)
-    summary = VideoSummary(missing=[str(m) for m in missing])
+    if missing:
+        raise ValueError(f"no such video file or folder: {', '.join(map(str, missing))} (check the spelling)")
+    summary = VideoSummary()
     cache = VideoCache(cache_dir)
     paths, arrays = [], []
     for path in files:
@@ -382,11 +441,15 @@ def load_videos(config: VideoConfig, cache_dir: str | os.PathLike | None = None,
                 continue
             cache.store(path, config, array, facts, stat)
             summary.decoded.append(str(path))
+            if facts["warning"]:
+                summary.warnings.append((str(path), facts["warning"]))
         paths.append(path)
         arrays.append(array)
     summary.seconds = time.perf_counter() - start
-    if verbose and (summary.skipped or summary.missing or summary.decoded):
+    if verbose and (summary.skipped or summary.decoded):
         print(summary)
+    if not arrays and len(summary.skipped) == 1 and len(files) == 1:  # one file: one line
+        raise ValueError(f"no video could be loaded from {summary.skipped[0][0]}: {summary.skipped[0][1]}")
     if not arrays:
         named = ", ".join(config.videos) or "(none given)"
         raise ValueError(f"no video could be loaded from {named}:\n{summary}\n"
@@ -526,6 +589,59 @@ register_source("video", VideoConfig, _make_video_source,
                 "real footage from video files or folders, decoded with PyAV (root: the cache folder)")
 
 
+# ----------------------------------------------------------------------------- a user's files, read for a trained model
+
+
+def reading_config(data: Any, image_size: int, channels: int) -> VideoConfig:
+    """How video files are read for a model trained on the source config ``data``, whose frames are
+    ``channels`` x ``image_size`` x ``image_size``: a video source's own settings (size, colour, crop,
+    tiles, frame step); any other source's size and colour, centre-cropped, every frame, whole frames.
+
+    Raises ``ValueError`` for a model whose frames are not grey or colour (one channel per digit)."""
+    if channels not in COLOUR_MODES.values():
+        raise ValueError(f"this DRNet reads {channels}-channel frames (one channel per digit); a video gives grey "
+                         "(1) or colour (3) frames, so it cannot be fed video files: use its own source's clips")
+    if isinstance(data, VideoConfig):
+        return replace(data, videos=(), max_frames=0)
+    return VideoConfig(image_size=image_size, channels="grey" if channels == 1 else "rgb", resize="crop")
+
+
+def describe_reading(config: VideoConfig) -> str:
+    """``config``'s conversion of a video's frames, in words."""
+    resize = "centre-cropped to a square" if config.resize == "crop" else "squashed to a square"
+    tiles = "" if config.tiles == (1, 1) else f", each frame cut into {config.tiles[0]}x{config.tiles[1]} tiles"
+    step = "" if config.frame_step == 1 else f", every {config.frame_step}th frame"
+    colour = "grey" if config.channels == "grey" else "colour (RGB)"
+    return f"{colour}{tiles}, {resize}, resized to {config.image_size}x{config.image_size}{step}"
+
+
+def file_clips(path: str | os.PathLike, config: VideoConfig, length: int, start: int = 0,
+               tiles: Sequence[int] | None = None, cache_dir: str | os.PathLike | None = None,
+               verbose: bool = True) -> torch.Tensor:
+    """Float clips (n, length, C, S, S) in [0, 1] of one video file read with ``config``: frames
+    ``start .. start + length - 1`` (counted after the frame step) of the tiles ``tiles`` (default: all).
+
+    A file used with the frames that decoded (see :func:`decode_video`) is a one-line warning, printed
+    whatever ``verbose`` (which shows the progress and the load summary).
+
+    Raises ``ValueError`` naming the file when it does not decode or is too short for the clip."""
+    config = replace(config, videos=(str(path),), max_frames=0)
+    _, arrays, summary = load_videos(config, cache_dir, progress=verbose, verbose=verbose)
+    if not verbose:
+        for name, warning in summary.warnings:
+            print(f"warning {name}: {warning}")
+    frames = arrays[0]  # (T, tiles, C, S, S) uint8, maybe a read-only map of the cache
+    if start < 0 or start + length > len(frames):
+        after = f" after a frame step of {config.frame_step}" if config.frame_step > 1 else ""
+        raise ValueError(f"{path} gives {len(frames)} frames{after}; frames {start} to {start + length - 1} are "
+                         f"needed: {'use a smaller start or ' if start else ''}ask for fewer frames, or use a longer video")
+    chosen = list(range(frames.shape[1])) if tiles is None else list(tiles)
+    if any(not 0 <= k < frames.shape[1] for k in chosen):
+        raise ValueError(f"tiles {chosen}: {path} is cut into {frames.shape[1]} tiles (0 to {frames.shape[1] - 1})")
+    clip = torch.from_numpy(np.ascontiguousarray(frames[start:start + length][:, chosen]))  # a copy of the frames used
+    return clip.transpose(0, 1).float().div_(255.0)
+
+
 # ----------------------------------------------------------------------------- a synthetic video for tests and notebooks
 
 
@@ -561,24 +677,30 @@ def synthetic_frames(frames: int = 60, width: int = 128, height: int = 96, shape
 
 
 def write_synthetic_video(path: str | os.PathLike, frames: int = 60, width: int = 128, height: int = 96,
-                          fps: int = 10, shapes: int = 3, seed: int = 0, codec: str = "mpeg4") -> Path:
+                          fps: int = 10, shapes: int = 3, seed: int = 0, codec: str = "mpeg4",
+                          pix_fmt: str = "yuv420p") -> Path:
     """Write :func:`synthetic_frames` as a real video file with PyAV (atomically) and return its path.
 
-    ``codec="mpeg4"`` in an ``.avi`` or ``.mp4`` file works with the ffmpeg PyAV ships.
-    Width and height must be even (yuv420p).
+    ``codec="mpeg4"`` in an ``.avi`` or ``.mp4`` file works with the ffmpeg PyAV ships, as do
+    ``"libx264"`` (``.mp4``), ``"libvpx-vp9"`` (``.webm``), ``"mjpeg"`` (``.avi``, ``pix_fmt="yuvj420p"``)
+    and ``"ffv1"`` (``pix_fmt="gray"``: the frames' mean over colours, a grey video).
+    Width and height must be even for the 4:2:0 pixel formats.
     """
     require_av()
-    if width % 2 or height % 2:
-        raise ValueError(f"width and height must be even for yuv420p video, got {width}x{height}")
+    if "420" in pix_fmt and (width % 2 or height % 2):
+        raise ValueError(f"width and height must be even for {pix_fmt} video, got {width}x{height}")
     path = Path(path)
     pixels = synthetic_frames(frames, width, height, shapes, seed)
+    grey = pix_fmt == "gray"
     with atomic_path(path, keep_suffix=True) as tmp:  # PyAV picks the container from the suffix
         with av.open(str(tmp), "w") as container:
             stream = container.add_stream(codec, rate=fps)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
             stream.bit_rate = 4_000_000
             for array in pixels:
-                for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                frame = (av.VideoFrame.from_ndarray(array.mean(-1).round().astype(np.uint8), format="gray") if grey
+                         else av.VideoFrame.from_ndarray(array, format="rgb24"))
+                for packet in stream.encode(frame):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
@@ -631,7 +753,8 @@ def sample_video(folder: str | os.PathLike, frames: int = 200, seed: int = 0, do
 
 __all__ = [
     "VideoConfig", "VideoSource", "VideoClips", "VideoCache", "VideoSummary", "VideoDecodeError",
-    "find_videos", "decode_video", "load_videos", "tile_and_resize", "split_scenes",
+    "find_videos", "decode_video", "load_videos", "tile_and_resize", "split_scenes", "reading_config",
+    "describe_reading", "file_clips",
     "synthetic_frames", "write_synthetic_video", "sample_video", "download_vtest", "default_cache_dir", "VTEST", "VTEST_URL",
     "VTEST_SHA256", "VIDEO_SUFFIXES",
 ]
