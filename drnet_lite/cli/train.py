@@ -71,8 +71,8 @@ def add_train(sub, shipped: Shipped) -> None:
 #: The flags that set the training config (flat names of :func:`drnet_lite.train.with_overrides`).
 CONFIG_FLAGS = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight",
                 "pose_dim", "content_dim", "width", "max_step", "num_digits", "channels", "image_size",
-                "normalize_content", "per_channel", "init_from", "seed", "device", "amp", "checkpoint_every", "videos", "tiles", "frame_step",
-                "seq_len"]
+                "normalize_content", "per_channel", "init_from", "seed", "device", "amp", "checkpoint_every", "videos",
+                "tiles", "frame_step", "seq_len"]
 
 
 def train_config(args: argparse.Namespace):
