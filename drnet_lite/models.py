@@ -62,6 +62,14 @@ class DRNetConfig:
             cell of that map, so "which digit" must be learned anew at every
             position; pooling makes content translation-invariant by
             construction (a lite-preset choice, off for the paper preset).
+        per_channel: one set of encoders and decoder, shared by the channels
+            and applied to each channel alone (for Moving MNIST with one
+            digit per colour channel: every channel is a one-digit frame).
+            ``content_dim`` and ``pose_dim`` are then the sizes of the whole
+            vectors, the per-channel vectors concatenated, and must divide by
+            ``channels``; the decoder draws channel n from (content_n,
+            pose_n) alone. The scene discriminator sees the concatenated pose.
+            With one channel it is the ordinary model.
     """
 
     image_size: int = 64
@@ -75,6 +83,7 @@ class DRNetConfig:
     discriminator_norm: bool = False
     normalize_content: bool = False
     content_pool: bool = False
+    per_channel: bool = False
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -86,6 +95,20 @@ class DRNetConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.discriminator not in DISCRIMINATORS:
             raise ValueError(f"discriminator must be one of {DISCRIMINATORS}, got {self.discriminator!r}")
+        if self.per_channel:
+            for name in ("content_dim", "pose_dim"):
+                if getattr(self, name) % self.channels:
+                    raise ValueError(f"per_channel: {name} {getattr(self, name)} is the size of the whole vector "
+                                     f"and must divide by channels ({self.channels}); use a multiple of {self.channels}")
+            if self.skip:
+                raise ValueError("per_channel with skip=True is not built; use one of the two")
+
+    def channel_config(self) -> "DRNetConfig":
+        """The one-channel model that ``per_channel`` applies to every channel (itself without ``per_channel``)."""
+        if not self.per_channel:
+            return self
+        return DRNetConfig(**{**asdict(self), "channels": 1, "content_dim": self.content_dim // self.channels,
+                              "pose_dim": self.pose_dim // self.channels, "per_channel": False})
 
     @property
     def stages(self) -> int:
@@ -229,10 +252,11 @@ class DRNet(nn.Module):
     def __init__(self, config: DRNetConfig) -> None:
         super().__init__()
         self.config = config
-        self.content_encoder = Encoder(config, config.content_dim, affine_head=not config.normalize_content,
+        net = config.channel_config()  # with per_channel: the networks of one channel, shared by all
+        self.content_encoder = Encoder(net, net.content_dim, affine_head=not config.normalize_content,
                                        pool=config.content_pool)
-        self.pose_encoder = Encoder(config, config.pose_dim)
-        self.decoder = Decoder(config)
+        self.pose_encoder = Encoder(net, net.pose_dim)
+        self.decoder = Decoder(net)
         self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden, config.discriminator,
                                                      config.discriminator_norm)
         self.apply(dcgan_init)
@@ -244,16 +268,35 @@ class DRNet(nn.Module):
     def encode_content(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """``h_c = E_c(x)`` and the content encoder's feature maps (the skips)."""
         self._check_frames(x)
+        if self.config.per_channel:
+            content, features = self.content_encoder(self._fold(x))
+            return self._unfold(content, x.shape[0]), features
         return self.content_encoder(x)
 
     def encode_pose(self, x: torch.Tensor) -> torch.Tensor:
         """``h_p = E_p(x)``."""
         self._check_frames(x)
+        if self.config.per_channel:
+            return self._unfold(self.pose_encoder(self._fold(x))[0], x.shape[0])
         return self.pose_encoder(x)[0]
 
     def decode(self, content: torch.Tensor, pose: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """``D(h_c, h_p)``."""
+        """``D(h_c, h_p)``; with ``per_channel``, channel n is ``D(h_c[n], h_p[n])``, the n-th slices of the vectors."""
+        if self.config.per_channel:
+            channels = self.config.channels
+            frames = self.decoder(self._fold(content), self._fold(pose))  # (B*C, 1, S, S)
+            return frames.reshape(-1, channels, *frames.shape[2:])
         return self.decoder(content, pose, skips if self.config.skip else None)
+
+    def _fold(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, ...) frames or (B, C*d) vectors -> (B*C, 1, ...) frames or (B*C, d) vectors: channels into the batch."""
+        if x.dim() == 4:
+            return x.reshape(-1, 1, *x.shape[2:])
+        return x.reshape(x.shape[0] * self.config.channels, -1)
+
+    def _unfold(self, vectors: torch.Tensor, batch: int) -> torch.Tensor:
+        """(B*C, d) per-channel vectors -> (B, C*d), channel 0's first."""
+        return vectors.reshape(batch, -1)
 
     def forward(self, content_frame: torch.Tensor, pose_frame: torch.Tensor) -> torch.Tensor:
         """``D(E_c(x_content), E_p(x_pose))``: the content of one frame drawn in the pose of another."""
@@ -275,6 +318,27 @@ class DRNet(nn.Module):
             if not (low >= -RANGE_TOLERANCE and high <= 1 + RANGE_TOLERANCE):
                 hint = "; divide 0..255 frames by 255" if high > 1.5 else ""
                 raise ValueError(f"frames must be float in [0, 1], got min {low:.4g} / max {high:.4g}{hint}")
+
+    def start_from(self, other: "DRNet") -> "DRNet":
+        """Copy ``other``'s content encoder, pose encoder and decoder into this model and return it.
+
+        ``other`` is a model of this shape, or, for a ``per_channel`` model, the one-channel model of
+        :meth:`DRNetConfig.channel_config` (e.g. a one-digit Moving MNIST model: every channel then starts
+        as that model). The scene discriminator is copied when it has the same shape, else kept as it is.
+        """
+        mine = {**self.config.channel_config().to_dict(), "discriminator_hidden": 0}
+        theirs = {**other.config.channel_config().to_dict(), "discriminator_hidden": 0}
+        differ = {k: (mine[k], theirs.get(k)) for k in mine if mine[k] != theirs.get(k)}
+        if differ or other.config.per_channel != self.config.per_channel and other.config.channels != 1:
+            raise ValueError(f"cannot start from this model: its networks differ from ours ({differ or 'per_channel'}; "
+                             "ours, theirs per channel); a per_channel model starts from the one-channel model of "
+                             "DRNetConfig.channel_config()")
+        for name in ("content_encoder", "pose_encoder", "decoder"):
+            getattr(self, name).load_state_dict(getattr(other, name).state_dict())
+        ours, given = self.scene_discriminator.state_dict(), other.scene_discriminator.state_dict()
+        if all(ours[k].shape == given[k].shape for k in ours):
+            self.scene_discriminator.load_state_dict(given)
+        return self
 
     def autoencoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of E_c, E_p and D (updated together, against C)."""

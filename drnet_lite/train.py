@@ -76,6 +76,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     device: str = "auto"
     amp: bool = False  # bf16 autocast on CUDA and bf16-capable CPUs, fp16 + GradScaler on older GPUs (drnet_lite.precision)
+    init_from: str = ""  # a DRNet file (path or shipped asset name) whose networks start the run (DRNet.start_from); "": DCGAN init
 
     def validate(self) -> None:
         check_field_types(self)
@@ -272,9 +273,14 @@ class FitResult:
 
 
 def build_model(config: TrainConfig, device: torch.device | str = "cpu") -> DRNet:
-    """A freshly initialised DRNet for ``config`` (seeded by ``config.seed``)."""
+    """A freshly initialised DRNet for ``config`` (seeded by ``config.seed``), started from the
+    networks of ``config.init_from`` when it names a DRNet file (a path, or a shipped asset's name)."""
     torch.manual_seed(config.seed)
-    return DRNet(config.model).to(device)
+    model = DRNet(config.model)
+    if config.init_from:
+        source = Path(config.init_from) if Path(config.init_from).is_file() else asset_path(config.init_from)
+        model.start_from(load_drnet(source)[0])
+    return model.to(device)
 
 
 def preview_frames(config: TrainConfig, count: int = 6, root: str | os.PathLike | None = None,

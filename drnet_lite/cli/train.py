@@ -59,6 +59,12 @@ def add_train(sub, shipped: Shipped) -> None:
                    help="normalise the content vector over the batch (no collapse to a constant)")
     p.add_argument("--no-normalize-content", dest="normalize_content", action="store_false",
                    help="the paper's plain content head")
+    p.add_argument("--per-channel", dest="per_channel", action="store_true", default=None,
+                   help="one set of networks applied to each colour channel alone (content/pose dims: the whole vectors)")
+    p.add_argument("--no-per-channel", dest="per_channel", action="store_false",
+                   help="the networks take all channels at once (the default but for mnist2-lite)")
+    p.add_argument("--init-from", dest="init_from", metavar="CHECKPOINT",
+                   help="start the networks from this DRNet file or shipped asset (mnist2-lite: mnist-lite.pt); '' = from scratch")
     p.add_argument("--seed", type=int, help="seed of the weights and the batches (default: the preset's)")
     p.add_argument("--device", default=None, type=device, help="auto (default), cpu, cuda, mps")
     p.add_argument("--amp", action="store_true", default=None, help="mixed precision: bfloat16 on CUDA and on CPUs with native bf16 (AVX512-BF16/AMX; about 1.6x faster on one core, close to but not equal to float32), else float16 with a gradient scaler on older GPUs (T4)")
@@ -74,8 +80,8 @@ def add_train(sub, shipped: Shipped) -> None:
 CONFIG_FLAGS = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight",
                 "partner", "scene_positives", "discriminator", "discriminator_steps", "discriminator_norm",
                 "pose_dim", "content_dim", "width", "max_step", "num_digits", "channels", "image_size",
-                "normalize_content", "seed", "device", "amp", "checkpoint_every", "videos", "tiles", "frame_step",
-                "seq_len"]
+                "normalize_content", "per_channel", "init_from", "seed", "device", "amp", "checkpoint_every", "videos",
+                "tiles", "frame_step", "seq_len"]
 
 
 def train_config(args: argparse.Namespace):
