@@ -279,7 +279,11 @@ def build_model(config: TrainConfig, device: torch.device | str = "cpu") -> DRNe
     model = DRNet(config.model)
     if config.init_from:
         source = Path(config.init_from) if Path(config.init_from).is_file() else asset_path(config.init_from)
-        model.start_from(load_drnet(source)[0])
+        try:
+            model.start_from(load_drnet(source)[0])
+        except ValueError as error:
+            raise ValueError(f"init_from={config.init_from!r}: {error}. Give a file of matching networks, "
+                             "or init_from='' (--init-from '') to start from random weights") from None
     return model.to(device)
 
 

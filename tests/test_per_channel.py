@@ -101,6 +101,8 @@ def test_a_run_starts_from_the_model_named_by_init_from(tmp_path):
     assert torch.allclose(model(x, x)[:, 1:], one_model(x[:, 1:], x[:, 1:]), atol=1e-6)
     with pytest.raises(FileNotFoundError, match="no-such.pt"):
         build_model(preset("mnist2-lite", width=4, init_from="no-such.pt"))
+    with pytest.raises(ValueError, match=r"init_from=.*one.pt.*'width': \(8, 4\).*--init-from ''"):
+        build_model(preset("mnist2-lite", width=8, init_from=str(tmp_path / "one.pt")))
 
 
 def test_the_train_command_can_start_from_scratch_or_from_another_model():

@@ -105,7 +105,8 @@ def test_clear_errors_before_any_picture(videos, video_drnet, tmp_path, capsys, 
 
 
 def test_a_per_digit_drnet_cannot_read_video(videos, tmp_path, capsys, monkeypatch, mnist_root):
-    config = preset("mnist2-lite", steps=1, width=4, batch_size=2, image_size=32, digit_size=16, device="cpu")
+    config = preset("mnist2-lite", steps=1, width=4, batch_size=2, image_size=32, digit_size=16, device="cpu",
+                    init_from="")  # the shipped starting point is width 16, image 64
     fit(config, tmp_path / "run", data_root=mnist_root, progress=False)
     _, files = videos
     err = error_of(["swap", "--checkpoint", str(tmp_path / "run" / "checkpoint.pt"), "--content",
