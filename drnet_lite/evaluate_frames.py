@@ -21,6 +21,10 @@
   not (near chance).
 * A freshly trained scene discriminator on frozen pose pairs (about 50% = pose
   does not tell clips apart).
+* The motion floor (:func:`motion_scene_floor`): how well the same probes name
+  the scene from *where things moved* alone, no encoder at all. A pose that
+  draws the moving things carries at least that much of the scene, so "pose
+  -> scene at chance" is out of reach wherever this floor is above chance.
 """
 from __future__ import annotations
 
@@ -66,10 +70,16 @@ def fit_probe(x_train, y_train, x_test, y_test, classes: int | None, hidden: int
         return float(1 - residual / total)
 
 
-def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hidden: int, steps: int = 1000, seed: int = 0) -> float:
-    """Train a new C on frozen pose pairs (first ``split`` clips), return its accuracy on the rest."""
+def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hidden: int, steps: int = 1000, seed: int = 0,
+                              normalize: bool = False) -> float:
+    """Train a new C on frozen pose pairs ``pose`` (clips, 2, pose_dim; first ``split`` clips), return its
+    accuracy on the rest (same-clip pairs and pairs rolled by one clip; 0.5 = the pose does not tell clips apart).
+
+    ``normalize=True``: the C standardises every pose dimension over its batch first (as
+    ``DRNetConfig.discriminator_norm``), so a pose that hides by being small is read all the same.
+    """
     torch.manual_seed(seed)
-    disc = SceneDiscriminator(pose_dim, hidden)
+    disc = SceneDiscriminator(pose_dim, hidden, normalize=normalize)
     optimizer = torch.optim.Adam(disc.parameters(), lr=1e-3)
     train, test = pose[:split], pose[split:]
     g = torch.Generator().manual_seed(seed)
@@ -155,6 +165,38 @@ def scene_probes(model: DRNet, data: ClipSource, count: int = 1000, seed: int = 
     results["fresh_scene_discriminator_accuracy"] = fresh_scene_discriminator(pose, half, model.config.pose_dim,
                                                                                model.config.discriminator_hidden)
     return results
+
+
+def motion_scene_floor(data: ClipSource, clips: int = 1000, grid: int = 4, apart: int = 10,
+                       seed: int = TEST_SEED) -> dict[str, float]:
+    """The scene named from motion alone: probes on the mask of pixels that moved between two frames.
+
+    For ``clips`` seeded clips of ``data`` (which must carry a ``scene`` label), the mask
+    ``|x_{t+apart} - x_t| > MOVED`` (mean over channels) is average-pooled to ``grid`` x ``grid`` cells
+    (a coarse *where*) and, separately, reduced to the moved share (one number: how busy the scene is).
+    The probes of :func:`scene_probes` read the scene from each (fit on the first half, scored on the
+    second). Returns ``chance`` and ``moved_mask_{grid}x{grid}_to_scene_{linear,mlp}``,
+    ``moved_share_to_scene_{linear,mlp}``.
+    """
+    if not 1 <= apart < data.seq_len:
+        raise ValueError(f"apart={apart}: the two frames must lie within a clip of {data.seq_len} frames (1 <= apart < seq_len)")
+    g = torch.Generator().manual_seed(seed)
+    first = torch.randint(0, data.seq_len - apart, (clips,), generator=g)
+    sample = data.sample(clips, generator=g, times=torch.stack([first, first + apart], 1))
+    scene = getattr(sample, "scene", None)
+    if scene is None:
+        raise ValueError(f"{type(data).__name__} clips carry no scene label: the motion floor needs one")
+    frames = sample.frames.float().cpu()
+    moved = ((frames[:, 1] - frames[:, 0]).abs().mean(1, keepdim=True) > MOVED).float()
+    features = {f"moved_mask_{grid}x{grid}": F.adaptive_avg_pool2d(moved, grid).flatten(1),
+                "moved_share": moved.flatten(1).mean(1, keepdim=True)}
+    _, label = torch.unique(scene.cpu(), return_inverse=True)
+    classes, half = int(label.max()) + 1, clips // 2
+    out = {"chance": float(torch.bincount(label[half:], minlength=classes).max()) / (clips - half)}
+    for name, x in features.items():
+        for probe, hidden in (("linear", None), ("mlp", 128)):
+            out[f"{name}_to_scene_{probe}"] = fit_probe(x[:half], label[:half], x[half:], label[half:], classes, hidden)
+    return out
 
 
 def evaluate_frames(model: DRNet, data_config: Any, root=None, count: int = 200, probe_clips: int = 1000,

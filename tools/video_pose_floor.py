@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import json
 
-import torch
-import torch.nn.functional as F
-
 from drnet_lite.data import for_split, make_source
-from drnet_lite.evaluate_frames import MOVED, fit_probe
+from drnet_lite.evaluate_frames import motion_scene_floor
 from drnet_lite.presets import preset
 
 
@@ -32,22 +29,10 @@ def main() -> None:
     parser.add_argument("--grid", type=int, default=4)
     parser.add_argument("--apart", type=int, default=10, help="frames between the two frames of a mask")
     args = parser.parse_args()
-    config = preset("video-64")
-    source = make_source(for_split(config.data, "test"), root=args.data)
-    g = torch.Generator().manual_seed(2017)
-    first = torch.randint(0, source.seq_len - args.apart, (args.clips,), generator=g)
-    clips = source.sample(args.clips, generator=g, times=torch.stack([first, first + args.apart], 1))
-    moved = ((clips.frames[:, 1] - clips.frames[:, 0]).abs().mean(1, keepdim=True) > MOVED).float()
-    where = F.adaptive_avg_pool2d(moved, args.grid).flatten(1)
-    busy = moved.flatten(1).mean(1, keepdim=True)
-    _, label = torch.unique(clips.scene.cpu(), return_inverse=True)
-    classes, half = int(label.max()) + 1, args.clips // 2
-    out = {"clips": args.clips, "grid": args.grid, "apart": args.apart,
-           "chance": float(torch.bincount(label[half:], minlength=classes).max()) / (args.clips - half)}
-    for name, x in ((f"moved_mask_{args.grid}x{args.grid}", where), ("moved_share", busy)):
-        for probe, hidden in (("linear", None), ("mlp", 128)):
-            out[f"{name}_to_tile_{probe}"] = round(fit_probe(x[:half], label[:half], x[half:], label[half:], classes, hidden), 3)
-    print(json.dumps(out))
+    source = make_source(for_split(preset("video-64").data, "test"), root=args.data)
+    floor = motion_scene_floor(source, clips=args.clips, grid=args.grid, apart=args.apart, seed=2017)
+    print(json.dumps({"clips": args.clips, "grid": args.grid, "apart": args.apart,
+                      **{k: round(v, 3) for k, v in floor.items()}}))
 
 
 if __name__ == "__main__":
