@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make demo   install if needed, then run the main job (python -m drnet_lite demo)
-#   make test   install if needed, then run every test (package tests; every notebook runs in quick mode
-#               as a fresh runtime: empty HOME, MNIST downloaded from a local server, see tests/test_notebooks.py)
+#   make test   install if needed, then run every test: package tests; nbval runs every notebook as shipped
+#               (quick mode), and tests/test_notebooks.py runs every student copy as a fresh runtime (empty
+#               HOME, MNIST downloaded from a local server)
 #   make student  student copies of the notebooks (solutions removed) in student/notebooks/
 PYTHON ?= python3
 # torch, when missing, is installed sized to the machine by tools/install_torch.py: on Linux with no
@@ -26,7 +27,7 @@ demo: install
 	$(PYTHON) -m drnet_lite demo --out $(OUT)
 
 test: install
-	DRNET_QUICK=1 $(PYTHON) -m pytest tests
+	DRNET_QUICK=1 $(PYTHON) -m pytest tests notebooks --nbval-lax --nbval-current-env
 
 strip:
 	$(PYTHON) tools/strip_notebooks.py notebooks/*.ipynb
