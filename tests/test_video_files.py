@@ -12,7 +12,6 @@ import torch
 
 from drnet_lite.data import video as video_module
 from drnet_lite.data.video import (
-    OPENCV_SAMPLES,
     VideoCache,
     VideoConfig,
     VideoDecodeError,
@@ -22,6 +21,7 @@ from drnet_lite.data.video import (
     tile_and_resize,
     write_synthetic_video,
 )
+from drnet_lite.data.video_samples import OPENCV_SAMPLES
 
 TREE = OPENCV_SAMPLES / "tree.avi"
 FRAMES, WIDTH, HEIGHT = 12, 200, 150

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drnet_lite.data import video
+from drnet_lite.data import video_samples as video
 from drnet_lite.data.download import DownloadError, sha256sum
 
 OPENCV_VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")

@@ -32,6 +32,10 @@ Clips: a scene is one tile of one video; a clip is ``seq_len`` consecutive
   the rest test (works with a single video);
 * ``"video"``: the last videos (sorted by path) are the test videos;
 * ``"tile"``: a fixed random choice of tiles are the test scenes.
+
+Decoding one file is :mod:`drnet_lite.data.video_decode`; the sample footage of the notebooks
+and tests (``vtest.avi``, or a synthetic video) is :mod:`drnet_lite.data.video_samples`. Both
+are imported here too, so ``from drnet_lite.data.video import decode_video, sample_video`` works.
 """
 from __future__ import annotations
 
@@ -41,45 +45,22 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..atomic import atomic_path, atomic_write
+from ..atomic import atomic_write
 from .source import ConfiguredSource, WindowIndex, register_source, sample_inputs
+from .video_decode import VIDEO_SUFFIXES, VideoDecodeError, decode_video, find_videos, require_av, tile_and_resize
+from .video_samples import VTEST, VTEST_SHA256, VTEST_URL, download_vtest, sample_video, synthetic_frames, write_synthetic_video
 
-try:  # optional: only this module needs it
-    import av
-except Exception:  # pragma: no cover - exercised only where av is missing
-    av = None
-
-#: File name endings taken from a folder (a file named explicitly is always tried).
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".webm", ".mpg", ".mpeg", ".m4v", ".wmv", ".flv", ".ogv", ".gif")
 COLOUR_MODES = {"grey": 1, "rgb": 3}
 RESIZE_MODES = ("crop", "squash")
 SPLIT_MODES = ("time", "video", "tile")
 CACHE_ENV = "DRNET_CACHE"
-#: Where Debian's opencv-doc package puts its sample videos (vtest.avi: 795 frames, 768 x 576, 10 fps).
-OPENCV_SAMPLES = Path("/usr/share/doc/opencv-doc/examples/data")
-VTEST = OPENCV_SAMPLES / "vtest.avi"
-#: The same file in OpenCV's public samples, for machines without opencv-doc (Colab, macOS);
-#: ``$DRNET_VTEST_URL`` points elsewhere (a mirror, or the tests' local server).
-VTEST_URL = "https://raw.githubusercontent.com/opencv/opencv/4.x/samples/data/vtest.avi"
-VTEST_URL_ENV = "DRNET_VTEST_URL"
-#: SHA-256 and size of opencv-doc's vtest.avi (Debian's opencv-doc 4.x): a download must match both.
-VTEST_SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"
-VTEST_BYTES = 8_131_690
 #: Bump when decoding or resizing changes, so old caches are decoded again.
 CACHE_VERSION = 1
-
-
-def require_av() -> Any:
-    """The PyAV module, or an ImportError that says how to install it."""
-    if av is None:
-        raise ImportError("reading video needs PyAV: pip install av (or pip install 'drnet_lite[video]')")
-    return av
 
 
 @dataclass(frozen=True)
@@ -165,169 +146,6 @@ class VideoConfig:
         d = asdict(self)
         d["videos"], d["tiles"] = list(self.videos), list(self.tiles)
         return d
-
-
-# ----------------------------------------------------------------------------- finding and decoding files
-
-
-def find_videos(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
-    """Files to decode from files and folders, and the paths that do not exist.
-
-    A file is taken as given (whatever its name); a folder contributes its
-    files ending in :data:`VIDEO_SUFFIXES`, recursively, sorted.
-    """
-    found: list[Path] = []
-    missing: list[Path] = []
-    for entry in paths:
-        path = Path(entry).expanduser()
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                            and not p.name.startswith("."))
-        elif path.is_file():
-            found.append(path)
-        else:
-            missing.append(path)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique, missing
-
-
-def tile_and_resize(frames: torch.Tensor, tiles: tuple[int, int], size: int, resize: str) -> torch.Tensor:
-    """Cut frames (N, C, H, W) uint8 or float into a ``tiles`` grid and resize each tile to ``size``.
-
-    Returns uint8 (N, rows * cols, C, size, size), tiles in row-major order.
-    A remainder of ``H % rows`` or ``W % cols`` pixels at the bottom/right is dropped.
-    """
-    n, c, h, w = frames.shape
-    rows, cols = tiles
-    th, tw = h // rows, w // cols
-    if th < 1 or tw < 1:
-        raise ValueError(f"frames of {w}x{h} cannot be cut into {rows}x{cols} tiles")
-    x = frames[:, :, :th * rows, :tw * cols].float()
-    x = x.view(n, c, rows, th, cols, tw).permute(0, 2, 4, 1, 3, 5).reshape(n * rows * cols, c, th, tw)
-    if resize == "crop" and th != tw:
-        side = min(th, tw)
-        top, left = (th - side) // 2, (tw - side) // 2
-        x = x[:, :, top:top + side, left:left + side]
-    if x.shape[-2:] != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return x.round_().clamp_(0, 255).to(torch.uint8).view(n, rows * cols, c, size, size)
-
-
-class VideoDecodeError(RuntimeError):
-    """A file could not be decoded as a video (not a video, corrupt before its first frame, or no frames)."""
-
-
-def decode_video(path: str | os.PathLike, config: VideoConfig, progress: bool = False, chunk: int = 64) -> tuple[np.ndarray, dict[str, Any]]:
-    """Decode one file into uint8 (T, tiles, C, S, S) with the settings of ``config``.
-
-    Returns the array and facts about the source: ``width``, ``height``,
-    ``fps``, ``decoded`` (frames decoded), ``announced`` (the count its header
-    gives, 0 if none) and ``warning`` (one line, or ``""``): set when the
-    header's count (or, without one, its duration times its frame rate)
-    disagrees with what decoded, or when decoding stopped with an error after
-    some frames. In every case the decoded frames are returned.
-
-    Raises :class:`VideoDecodeError` naming the file when it cannot be opened
-    as a video, decoding fails before the first frame, or it yields no frames.
-    """
-    from tqdm.auto import tqdm
-
-    require_av()
-    path = Path(path)
-    fmt = "gray" if config.channels == "grey" else "rgb24"
-    parts: list[torch.Tensor] = []
-    pending: list[np.ndarray] = []
-    kept = decoded = 0
-    stopped = ""  # why decoding stopped early, if it did
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoDecodeError(f"{path}: no video stream (is it an audio or other file?)")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            announced = int(stream.frames or 0)
-            width, height = stream.codec_context.width, stream.codec_context.height
-            fps = float(stream.average_rate) if stream.average_rate else 0.0
-            seconds = container.duration / 1e6 if container.duration else 0.0  # in av.time_base units
-            total = announced // config.frame_step if announced else None
-            if config.max_frames and total:
-                total = min(total, config.max_frames)
-            bar = tqdm(total=total, desc=f"decoding {path.name}", unit="frame", disable=not progress, leave=False)
-            try:
-                for frame in _frames(container, stream):
-                    decoded += 1
-                    if (decoded - 1) % config.frame_step:
-                        continue
-                    array = frame.to_ndarray(format=fmt)
-                    pending.append(array[:, :, None] if array.ndim == 2 else array)
-                    kept += 1
-                    bar.update(1)
-                    if len(pending) == chunk:
-                        parts.append(_process(pending, config))
-                        pending = []
-                    if config.max_frames and kept >= config.max_frames:
-                        break
-            except _StoppedEarly as exc:
-                stopped = str(exc)
-            finally:
-                bar.close()
-    except VideoDecodeError:
-        raise
-    except Exception as exc:  # av.error.FFmpegError and friends: not a video, or corrupt
-        detail = str(exc).replace(f": '{path}'", "")  # PyAV repeats the file name
-        raise VideoDecodeError(f"{path}: cannot be decoded as a video ({type(exc).__name__}: {detail})") from exc
-    if pending:
-        parts.append(_process(pending, config))
-    if decoded == 0:
-        raise VideoDecodeError(f"{path}: holds no video frames")
-    if kept == 0:
-        raise VideoDecodeError(f"{path}: holds {decoded} frame(s), none kept with frame_step {config.frame_step}")
-    warning = ""
-    if stopped:
-        warning = f"decoding stopped after {decoded} frames ({stopped}); the {decoded} decoded frames are used"
-    elif not config.max_frames:
-        warning = _count_warning(decoded, announced, seconds, fps)
-    array = torch.cat(parts).numpy()
-    return array, {"width": width, "height": height, "fps": fps, "decoded": decoded, "announced": announced,
-                   "warning": warning}
-
-
-def _count_warning(decoded: int, announced: int, seconds: float, fps: float) -> str:
-    """A line when ``decoded`` disagrees with the header's frame count, or, when the header gives none
-    (WebM, Matroska), with the count its duration and frame rate suggest (to within 2% or a frame)."""
-    used = f"{decoded} decoded; the {decoded} decoded frames are used"
-    if announced:
-        return "" if decoded == announced else f"its header announces {announced} frames, {used}"
-    suggested = round(seconds * fps)
-    if suggested and abs(decoded - suggested) > max(1, 0.02 * suggested):
-        return f"its header's duration ({seconds:.1f} s at {fps:g} fps) suggests {suggested} frames, {used}"
-    return ""
-
-
-class _StoppedEarly(Exception):
-    """Decoding failed after at least one frame had decoded."""
-
-
-def _frames(container: Any, stream: Any) -> Iterable[Any]:
-    """The decoded frames of ``stream``; an error after the first frame ends them with :class:`_StoppedEarly`."""
-    frames = container.decode(stream)
-    count = 0
-    while True:
-        try:
-            frame = next(frames)
-        except StopIteration:
-            return
-        except Exception as exc:
-            if count == 0:
-                raise
-            raise _StoppedEarly(f"{type(exc).__name__}: {exc}") from exc
-        count += 1
-        yield frame
-
-
-def _process(frames: list[np.ndarray], config: VideoConfig) -> torch.Tensor:
-    batch = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2)  # (N, C, H, W) uint8
-    return tile_and_resize(batch, config.tiles, config.image_size, config.resize)
 
 
 # ----------------------------------------------------------------------------- the cache
@@ -642,119 +460,10 @@ def file_clips(path: str | os.PathLike, config: VideoConfig, length: int, start:
     return clip.transpose(0, 1).float().div_(255.0)
 
 
-# ----------------------------------------------------------------------------- a synthetic video for tests and notebooks
-
-
-def synthetic_frames(frames: int = 60, width: int = 128, height: int = 96, shapes: int = 3, seed: int = 0) -> np.ndarray:
-    """uint8 (T, H, W, 3) frames: coloured discs and squares bouncing over a fixed textured background.
-
-    The background (stripes, a checker pattern and fixed noise) is the scene;
-    the shapes are the moving part. Everything is computed on whole pixel grids.
-    """
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    background = np.stack([
-        0.45 + 0.2 * np.sin(xx / 5.0 + c) * np.cos(yy / 7.0 - c) + 0.1 * (((xx // 16) + (yy // 16)) % 2)
-        for c in range(3)], axis=-1)
-    background += rng.normal(0, 0.04, background.shape).astype(np.float32)
-    radius = rng.uniform(0.08, 0.14, shapes) * min(width, height)
-    colour = rng.uniform(0.0, 1.0, (shapes, 3)).astype(np.float32)
-    colour[:, rng.integers(0, 3, shapes)] = 1.0
-    position = rng.uniform([0, 0], [height, width], (shapes, 2))
-    velocity = rng.uniform(1.5, 4.0, (shapes, 2)) * rng.choice([-1, 1], (shapes, 2))
-    square = rng.random(shapes) < 0.5
-    limit = np.array([height, width], dtype=np.float64)
-    out = np.empty((frames, height, width, 3), dtype=np.uint8)
-    for t in range(frames):  # frames, not pixels
-        p = np.abs(np.remainder(position + velocity * t, 2 * limit) - limit)  # bounce: triangle wave in [0, limit]
-        frame = background.copy()
-        for k in range(shapes):
-            dy, dx = yy - p[k, 0], xx - p[k, 1]
-            inside = (np.maximum(np.abs(dy), np.abs(dx)) <= radius[k]) if square[k] else (dy * dy + dx * dx <= radius[k] ** 2)
-            frame[inside] = colour[k]
-        out[t] = (np.clip(frame, 0, 1) * 255).astype(np.uint8)
-    return out
-
-
-def write_synthetic_video(path: str | os.PathLike, frames: int = 60, width: int = 128, height: int = 96,
-                          fps: int = 10, shapes: int = 3, seed: int = 0, codec: str = "mpeg4",
-                          pix_fmt: str = "yuv420p") -> Path:
-    """Write :func:`synthetic_frames` as a real video file with PyAV (atomically) and return its path.
-
-    ``codec="mpeg4"`` in an ``.avi`` or ``.mp4`` file works with the ffmpeg PyAV ships, as do
-    ``"libx264"`` (``.mp4``), ``"libvpx-vp9"`` (``.webm``), ``"mjpeg"`` (``.avi``, ``pix_fmt="yuvj420p"``)
-    and ``"ffv1"`` (``pix_fmt="gray"``: the frames' mean over colours, a grey video).
-    Width and height must be even for the 4:2:0 pixel formats.
-    """
-    require_av()
-    if "420" in pix_fmt and (width % 2 or height % 2):
-        raise ValueError(f"width and height must be even for {pix_fmt} video, got {width}x{height}")
-    path = Path(path)
-    pixels = synthetic_frames(frames, width, height, shapes, seed)
-    grey = pix_fmt == "gray"
-    with atomic_path(path, keep_suffix=True) as tmp:  # PyAV picks the container from the suffix
-        with av.open(str(tmp), "w") as container:
-            stream = container.add_stream(codec, rate=fps)
-            stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-            stream.bit_rate = 4_000_000
-            for array in pixels:
-                frame = (av.VideoFrame.from_ndarray(array.mean(-1).round().astype(np.uint8), format="gray") if grey
-                         else av.VideoFrame.from_ndarray(array, format="rgb24"))
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-    return path
-
-
-def download_vtest(folder: str | os.PathLike, url: str | None = None, timeout: float = 20.0,
-                   progress: bool = False) -> Path:
-    """``vtest.avi`` from OpenCV's public samples (or ``url``, else ``$DRNET_VTEST_URL``) into ``folder``.
-
-    Atomic and checked (:func:`drnet_lite.data.download.fetch`): the file appears under its name only
-    once its size and SHA-256 equal opencv-doc's (:data:`VTEST_SHA256`); a file already there with that
-    size and checksum is reused. Raises ``OfflineError`` when the host cannot be reached, ``DownloadError`` otherwise.
-    """
-    from .download import fetch, sha256sum
-
-    dest = Path(folder) / "vtest.avi"
-    if dest.is_file() and dest.stat().st_size == VTEST_BYTES and sha256sum(dest) == VTEST_SHA256:
-        return dest
-    url = url or os.environ.get(VTEST_URL_ENV) or VTEST_URL
-    return fetch(url, dest, sha256=VTEST_SHA256, min_bytes=VTEST_BYTES, max_bytes=VTEST_BYTES, timeout=timeout,
-                 progress=progress, desc="vtest.avi")
-
-
-def sample_video(folder: str | os.PathLike, frames: int = 200, seed: int = 0, download: bool = True,
-                 url: str | None = None) -> tuple[Path, bool]:
-    """Real footage if it can be had, else a synthetic clip written to ``folder``; returns (path, is it real).
-
-    1. ``vtest.avi`` where Debian's opencv-doc put it (:data:`VTEST`);
-    2. else, with ``download``, the same file fetched into ``folder`` (:func:`download_vtest`: checksum
-       pinned, atomic); a failure is said in one line, with its reason;
-    3. else a synthetic clip (coloured shapes over a textured background), said too.
-    """
-    if VTEST.is_file():
-        return VTEST, True
-    if download:
-        from .download import DownloadError, OfflineError
-
-        try:
-            return download_vtest(folder, url), True
-        except OfflineError as exc:
-            print(f"vtest.avi is not installed and cannot be downloaded (offline? {exc}): using a synthetic clip instead.")
-        except DownloadError as exc:
-            print(f"vtest.avi is not installed and its download failed ({exc}): using a synthetic clip instead.")
-    path = Path(folder) / f"synthetic-{seed}.avi"
-    if not path.is_file():
-        write_synthetic_video(path, frames=frames, width=256, height=192, seed=seed)
-    return path, False
-
-
 __all__ = [
     "VideoConfig", "VideoSource", "VideoClips", "VideoCache", "VideoSummary", "VideoDecodeError",
     "find_videos", "decode_video", "load_videos", "tile_and_resize", "split_scenes", "reading_config",
     "describe_reading", "file_clips",
     "synthetic_frames", "write_synthetic_video", "sample_video", "download_vtest", "default_cache_dir", "VTEST", "VTEST_URL",
-    "VTEST_SHA256", "VIDEO_SUFFIXES",
+    "VTEST_SHA256", "VIDEO_SUFFIXES", "require_av",
 ]
