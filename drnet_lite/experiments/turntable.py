@@ -20,6 +20,9 @@ swapped frame shows.
 """
 from __future__ import annotations
 
+import csv
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -280,3 +283,74 @@ def swap_panel(model: DRNet, source: Turntable, content_object: int, azimuth_ind
     from ..viz import frame_grid
 
     return frame_grid(swap_frames(model, source, content_object, azimuth_index, **kwargs)[None].cpu())
+
+
+# ----------------------------------------------------------------------------- the scene-discriminator study's trade-off
+
+#: The study's measured rows (one trained run each; see assets/README.md, "The scene discriminator"):
+#: the repository's copy, next to the package.
+STUDY_ROWS = Path(__file__).resolve().parents[2] / "docs" / "figures" / "scene_tradeoff_turntable.csv"
+#: The leak target of the study: pose -> toy at most twice chance (chance 7.6%, 15 toys of the split).
+LEAK_TARGET = 2 * 0.076
+#: Unseen-toy swaps must beat showing the content frame itself (SSIM against the exact target).
+CONTENT_FRAME_SSIM = 0.445
+
+
+def read_study_rows(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
+    """The study's rows (``run``, ``pose_dim``, ``adversary``, ``seed``, ``steps`` and the measured
+    ``pose_to_toy_mlp``, ``pose_to_azimuth_r2``, ``unseen_swap_ssim``, ``ceiling_ssim``, ``fresh_C``; numbers as
+    floats, ``None`` where a run was not measured)."""
+    path = Path(path) if path is not None else STUDY_ROWS
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the study's rows ship with the repository (docs/figures/); "
+                                "clone it (git clone https://github.com/drnet-lite/drnet_lite) to read them")
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    numbers = ("pose_dim", "seed", "steps", "pose_to_toy_mlp", "pose_to_azimuth_r2", "unseen_swap_ssim", "ceiling_ssim", "fresh_C")
+    return [{k: (None if v == "" else float(v)) if k in numbers else v for k, v in row.items()} for row in rows]
+
+
+def _family(row: dict[str, Any]) -> tuple[str, str]:
+    """(legend label, colour) of a row: pose_dim 2, no adversary, the paper's C, or another C."""
+    if row["pose_dim"] == 2:
+        return "pose_dim 2 (bottleneck)", "tab:green"
+    if row["adversary"] == "none":
+        return "pose_dim 10, no adversary", "tab:grey"
+    if row["adversary"] == "paper's C":
+        return "pose_dim 10, the paper's C (beta 0.1)", "tab:blue"
+    return "pose_dim 10, another C or beta", "tab:orange"
+
+
+def tradeoff_figure(rows: list[dict[str, Any]]):
+    """Two panels over the runs' pose -> toy leak (x): the viewpoint kept in pose (azimuth R^2) and the
+    unseen-toy swaps (SSIM against the exact target). The targets are drawn: leak at most
+    :data:`LEAK_TARGET`, swaps above :data:`CONTENT_FRAME_SSIM`; the corner where both hold is shaded."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, label in ((axes[0], "pose_to_azimuth_r2", "pose -> azimuth $R^2$ (viewpoint kept in pose)"),
+                           (axes[1], "unseen_swap_ssim", "swap SSIM on unseen toys (exact target)")):
+        seen = set()
+        for row in rows:
+            if row[key] is None:
+                continue
+            name, colour = _family(row)
+            ax.scatter(row["pose_to_toy_mlp"], row[key], color=colour, s=36,
+                       label=None if name in seen or ax is axes[1] else name)
+            seen.add(name)
+        ax.axvline(LEAK_TARGET, color="black", ls=":", lw=1)
+        ax.set_xlabel("pose -> toy, MLP probe (the leak; chance 7.6%)")
+        ax.set_ylabel(label)
+        ax.set_xlim(0, 0.85)
+    swaps = [row["unseen_swap_ssim"] for row in rows if row["unseen_swap_ssim"] is not None]
+    low, high = min(swaps + [CONTENT_FRAME_SSIM]) - 0.01, max(swaps + [CONTENT_FRAME_SSIM]) + 0.02
+    axes[1].set_ylim(low, high)
+    axes[1].axhline(CONTENT_FRAME_SSIM, color="black", ls="--", lw=1, label="showing the content frame")
+    axes[1].fill_between([0, LEAK_TARGET], CONTENT_FRAME_SSIM, high, color="tab:green", alpha=0.15,
+                         label="the targets (leak <= 2x chance, swaps above)")
+    axes[0].legend(fontsize=7, loc="upper left")
+    axes[1].legend(fontsize=7, loc="upper right")
+    axes[0].set_title("less leak, less viewpoint")
+    axes[1].set_title("no run reaches the targets' corner")
+    fig.tight_layout()
+    return fig
