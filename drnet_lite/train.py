@@ -67,6 +67,7 @@ class TrainConfig:
     adversarial_weight: float = 1e-4
     max_step: int = 20
     motion_weight: float = 0.0  # lambda of the motion-weighted L_rec (losses.motion_weights); 0: the paper's plain MSE
+    pose_noise: float = 0.0  # std of Gaussian noise on the pose the decoder reads while training (a capacity limit); 0: none
     partner: str = "clip"  # C's shuffled partners: "clip" = another clip of the batch (the paper), "scene" = another scene
     discriminator_steps: int = 1  # updates of C per step on the step's pose vectors (the paper: 1)
     scene_positives: bool = False  # C's "same" pairs: two clips of one scene (True) or two frames of one clip (the paper)
@@ -100,7 +101,7 @@ class TrainConfig:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if not 0.0 <= self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay is the share of the steps over which lr falls to 0, in [0, 1]; got {self.lr_decay}")
-        for name in ("lr", "similarity_weight", "adversarial_weight", "motion_weight"):
+        for name in ("lr", "similarity_weight", "adversarial_weight", "motion_weight", "pose_noise"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -194,6 +195,16 @@ class Optimizers:
         self.discriminator.load_state_dict(state["discriminator"])
 
 
+def noisy_pose(pose: torch.Tensor, std: float) -> torch.Tensor:
+    """``pose + std * N(0, 1)``: the pose the decoder reads while training, with ``TrainConfig.pose_noise``.
+
+    The pose vector is bounded (tanh, in [-1, 1]), so noise of a fixed size limits how many values each
+    dimension can carry to the decoder: a capacity limit like a smaller ``pose_dim``, without fewer
+    dimensions. The scene discriminator and every evaluation read the clean pose. ``std == 0``: ``pose`` itself.
+    """
+    return pose + std * torch.randn_like(pose) if std > 0 else pose
+
+
 def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, config: TrainConfig, shift: int,
                autocast: contextlib.AbstractContextManager | None = None,
                partner: Callable[[torch.Tensor, int], torch.Tensor] = shuffled_partner,
@@ -240,7 +251,7 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
 
     # 2. Encoders and decoder, against the updated discriminator.
     with autocast:
-        reconstruction = model.decode(h_c1, h_p1, skips)
+        reconstruction = model.decode(h_c1, noisy_pose(h_p1, config.pose_noise), skips)
         if config.motion_weight > 0:
             weights = motion_weights(x_p1.float(), x_c1.float(), config.motion_weight)
             loss_rec = weighted_reconstruction_loss(reconstruction.float(), x_p1.float(), weights)

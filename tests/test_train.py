@@ -7,7 +7,7 @@ import torch
 import drnet_lite.train as train_module
 from drnet_lite.checkpoint import CheckpointError, load_checkpoint
 from drnet_lite.cli import main as cli_main
-from drnet_lite.train import (Optimizers, TrainConfig, TrainingDiverged, build_model, fit, load_drnet,
+from drnet_lite.train import (Optimizers, TrainConfig, TrainingDiverged, build_model, fit, load_drnet, noisy_pose,
                               sample_times, train_step)
 from drnet_lite.presets import preset
 
@@ -129,6 +129,28 @@ def test_motion_weight_weights_the_reconstruction_term_towards_moved_pixels():
     assert losses["plain"]["rec"].item() != pytest.approx(losses["weighted"]["rec"].item(), rel=1e-3)
     with pytest.raises(ValueError, match="motion_weight"):
         tiny(motion_weight=-1.0).validate()
+
+
+def test_pose_noise_reaches_the_decoder_only():
+    pose = torch.rand(4000, 10) * 2 - 1
+    assert noisy_pose(pose, 0.0) is pose
+    torch.manual_seed(0)
+    assert (noisy_pose(pose, 0.5) - pose).std().item() == pytest.approx(0.5, rel=0.02)
+    frames = torch.rand(8, 4, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    runs = {}
+    for noise in (0.0, 0.5):
+        config = tiny(pose_noise=noise)
+        torch.manual_seed(0)
+        model = build_model(config)
+        torch.manual_seed(1)  # the same draws for both, apart from the noise itself
+        runs[noise] = train_step(model, Optimizers.create(model, config), frames, config, shift=2)
+    clean, noisy = runs[0.0], runs[0.5]
+    # C's loss (computed before the decoder runs) is the same; the reconstruction term differs (an untrained
+    # decoder reads pose weakly, so by little)
+    assert noisy["scene"].item() == pytest.approx(clean["scene"].item(), abs=1e-7)
+    assert abs(noisy["rec"].item() - clean["rec"].item()) > 1e-6
+    with pytest.raises(ValueError, match="pose_noise"):
+        tiny(pose_noise=-0.1).validate()
 
 
 def test_short_lite_run_lowers_the_reconstruction_loss(mnist_root):

@@ -39,6 +39,8 @@ def add_train(sub, shipped: Shipped) -> None:
                    help="beta; 0 switches the adversary off (ablation)")
     p.add_argument("--motion-weight", type=nonnegative_float,
                    help="lambda: weight pixels that moved between content and pose frame by 1 + lambda |x_p - x_c| in L_rec (default 0)")
+    p.add_argument("--pose-noise", type=nonnegative_float,
+                   help="std of Gaussian noise on the pose vector the decoder reads while training (a capacity limit; default 0)")
     p.add_argument("--partner", choices=["clip", "scene"],
                    help="scene discriminator: shuffled partners from another clip of the batch (the paper) or another scene")
     p.add_argument("--scene-positives", dest="scene_positives", action="store_true", default=None,
@@ -78,7 +80,7 @@ def add_train(sub, shipped: Shipped) -> None:
 
 #: The flags that set the training config (flat names of :func:`drnet_lite.train.with_overrides`).
 CONFIG_FLAGS = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight",
-                "partner", "scene_positives", "discriminator", "discriminator_steps", "discriminator_norm",
+                "pose_noise", "partner", "scene_positives", "discriminator", "discriminator_steps", "discriminator_norm",
                 "pose_dim", "content_dim", "width", "max_step", "num_digits", "channels", "image_size",
                 "normalize_content", "per_channel", "init_from", "seed", "device", "amp", "checkpoint_every", "videos",
                 "tiles", "frame_step", "seq_len"]

@@ -318,6 +318,8 @@ def _family(row: dict[str, Any]) -> tuple[str, str]:
         return "pose_dim 10, no adversary", "tab:grey"
     if row["adversary"] == "paper's C":
         return "pose_dim 10, the paper's C (beta 0.1)", "tab:blue"
+    if "pose noise" in row["adversary"]:
+        return "pose_dim 10, the paper's C, noise on pose", "tab:purple"
     return "pose_dim 10, another C or beta", "tab:orange"
 
 
