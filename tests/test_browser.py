@@ -177,9 +177,11 @@ def test_a_slider_moved_with_the_keyboard_redraws_the_image(browser, lab, name, 
         handle.focus()
         page.keyboard.press(key)
         page.keyboard.press(key)
-        page.wait_for_function("([el, old]) => el.innerText.trim() !== old",
-                               arg=[readout.element_handle(), before_value], timeout=30_000)
-        after_value = readout.inner_text().strip()
+        # a number other than the old one: while the widget redraws, its readout can be empty for a moment
+        moved = page.wait_for_function(
+            "([el, old]) => { const t = el.innerText.trim(); return /^-?[0-9]+$/.test(t) && t !== old ? t : false; }",
+            arg=[readout.element_handle(), before_value], timeout=30_000)
+        after_value = moved.json_value()
         assert int(after_value) == int(before_value) + change, (before_value, after_value)
         deadline = time.time() + 60
         while image.screenshot() == before:  # the kernel redraws the panel: one decoder pass
