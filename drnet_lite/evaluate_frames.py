@@ -142,6 +142,20 @@ def encode_frames(model: DRNet, data: ClipSource, count: int, seed: int, frames_
     return content.view(*shape, -1).cpu().clone(), pose.view(*shape, -1).cpu().clone(), clips
 
 
+def probe_scene(features: dict[str, torch.Tensor], scene: torch.Tensor) -> dict[str, float]:
+    """A linear and an MLP probe naming the ``scene`` label from each of ``features`` (name -> (N, D)),
+    fit on the first half of the N rows and scored on the second: ``{name}_to_scene_{linear,mlp}``, with
+    ``classes`` (how many scenes) and ``chance`` (the most common scene's share of the scored half)."""
+    _, label = torch.unique(scene.cpu(), return_inverse=True)
+    classes, half = int(label.max()) + 1, len(label) // 2
+    out: dict[str, float] = {"classes": classes,
+                             "chance": float(torch.bincount(label[half:], minlength=classes).max()) / (len(label) - half)}
+    for probe, hidden in (("linear", None), ("mlp", 128)):
+        for name, x in features.items():
+            out[f"{name}_to_scene_{probe}"] = fit_probe(x[:half], label[:half], x[half:], label[half:], classes, hidden)
+    return out
+
+
 def scene_probes(model: DRNet, data: ClipSource, count: int = 1000, seed: int = TEST_SEED + 1) -> dict[str, float]:
     """Scene identity from content and from pose (linear and MLP probes), and a fresh scene discriminator.
 
@@ -153,15 +167,10 @@ def scene_probes(model: DRNet, data: ClipSource, count: int = 1000, seed: int = 
     half = count // 2
     results: dict[str, float] = {}
     if scene is not None:
-        _, label = torch.unique(scene.cpu(), return_inverse=True)
-        classes = int(label.max()) + 1
-        results["scene_classes"] = classes
-        results["scene_probe_chance"] = float(torch.bincount(label[half:], minlength=classes).max()) / (count - half)
-        for name, hidden in (("linear", None), ("mlp", 128)):
-            results[f"content_to_scene_{name}"] = fit_probe(content[:half, 0], label[:half], content[half:, 0], label[half:],
-                                                            classes, hidden)
-            results[f"pose_to_scene_{name}"] = fit_probe(pose[:half, 0], label[:half], pose[half:, 0], label[half:],
-                                                         classes, hidden)
+        found = probe_scene({"content": content[:, 0], "pose": pose[:, 0]}, scene)
+        results["scene_classes"] = found.pop("classes")
+        results["scene_probe_chance"] = found.pop("chance")
+        results.update(found)
     results["fresh_scene_discriminator_accuracy"] = fresh_scene_discriminator(pose, half, model.config.pose_dim,
                                                                                model.config.discriminator_hidden)
     return results
@@ -174,8 +183,7 @@ def motion_scene_floor(data: ClipSource, clips: int = 1000, grid: int = 4, apart
     For ``clips`` seeded clips of ``data`` (which must carry a ``scene`` label), the mask
     ``|x_{t+apart} - x_t| > MOVED`` (mean over channels) is average-pooled to ``grid`` x ``grid`` cells
     (a coarse *where*) and, separately, reduced to the moved share (one number: how busy the scene is).
-    The probes of :func:`scene_probes` read the scene from each (fit on the first half, scored on the
-    second). Returns ``chance`` and ``moved_mask_{grid}x{grid}_to_scene_{linear,mlp}``,
+    :func:`probe_scene` reads the scene from each (the probes of :func:`scene_probes`). Returns ``chance`` and ``moved_mask_{grid}x{grid}_to_scene_{linear,mlp}``,
     ``moved_share_to_scene_{linear,mlp}``.
     """
     if not 1 <= apart < data.seq_len:
@@ -190,12 +198,8 @@ def motion_scene_floor(data: ClipSource, clips: int = 1000, grid: int = 4, apart
     moved = ((frames[:, 1] - frames[:, 0]).abs().mean(1, keepdim=True) > MOVED).float()
     features = {f"moved_mask_{grid}x{grid}": F.adaptive_avg_pool2d(moved, grid).flatten(1),
                 "moved_share": moved.flatten(1).mean(1, keepdim=True)}
-    _, label = torch.unique(scene.cpu(), return_inverse=True)
-    classes, half = int(label.max()) + 1, clips // 2
-    out = {"chance": float(torch.bincount(label[half:], minlength=classes).max()) / (clips - half)}
-    for name, x in features.items():
-        for probe, hidden in (("linear", None), ("mlp", 128)):
-            out[f"{name}_to_scene_{probe}"] = fit_probe(x[:half], label[:half], x[half:], label[half:], classes, hidden)
+    out = probe_scene(features, scene)
+    del out["classes"]
     return out
 
 

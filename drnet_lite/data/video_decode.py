@@ -35,8 +35,6 @@ def require_av() -> Any:
     return av
 
 
-
-
 def find_videos(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[Path]]:
     """Files to decode from files and folders, and the paths that do not exist.
 

@@ -22,7 +22,6 @@ VTEST_SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf
 VTEST_BYTES = 8_131_690
 
 
-
 def synthetic_frames(frames: int = 60, width: int = 128, height: int = 96, shapes: int = 3, seed: int = 0) -> np.ndarray:
     """uint8 (T, H, W, 3) frames: coloured discs and squares bouncing over a fixed textured background.
 
