@@ -47,6 +47,8 @@ class DRNetConfig:
         width: channels of the first stage (``nf``; 64 in the paper).
         skip: decoder takes skip connections from the content encoder.
         discriminator_hidden: units of each of the two hidden layers of C.
+        scene_classes: outputs of a scene classifier on one pose vector, an adversary not in the paper
+            that needs scene labels (:class:`SceneClassifier`); 0 (the default): none.
         discriminator: C's architecture, ``"mlp"`` (the paper) or ``"siamese"`` (a comparator of
             two embeddings; see :class:`SceneDiscriminator`).
         discriminator_norm: C standardises each pose dimension over the batch before reading it, so
@@ -84,6 +86,7 @@ class DRNetConfig:
     normalize_content: bool = False
     content_pool: bool = False
     per_channel: bool = False
+    scene_classes: int = 0
 
     def __post_init__(self) -> None:
         check_field_types(self)
@@ -93,6 +96,8 @@ class DRNetConfig:
         for name in ("channels", "content_dim", "pose_dim", "width", "discriminator_hidden"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.scene_classes < 0:
+            raise ValueError(f"scene_classes must be >= 0 (0: no scene classifier), got {self.scene_classes}")
         if self.discriminator not in DISCRIMINATORS:
             raise ValueError(f"discriminator must be one of {DISCRIMINATORS}, got {self.discriminator!r}")
         if self.per_channel:
@@ -229,6 +234,22 @@ class SceneDiscriminator(nn.Module):
         return self.compare(torch.cat([a * b, (a - b).abs()], dim=1)).squeeze(1)
 
 
+class SceneClassifier(nn.Module):
+    """Which scene (of ``classes``) one pose vector shows: an MLP like C's, two hidden layers (ReLU).
+
+    Not in the paper: an adversary that asks what the probes ask (``TrainConfig.classifier_weight``;
+    :func:`drnet_lite.losses.scene_classifier_loss` and :func:`~drnet_lite.losses.scene_confusion_loss`).
+    """
+
+    def __init__(self, pose_dim: int, classes: int, hidden: int = 100) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(pose_dim, hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, classes))
+
+    def forward(self, pose: torch.Tensor) -> torch.Tensor:
+        return self.net(pose)
+
+
 def dcgan_init(module: nn.Module) -> None:
     """DCGAN initialisation: conv weights ~ N(0, 0.02), BatchNorm weights ~ N(1, 0.02), biases 0."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -259,6 +280,8 @@ class DRNet(nn.Module):
         self.decoder = Decoder(net)
         self.scene_discriminator = SceneDiscriminator(config.pose_dim, config.discriminator_hidden, config.discriminator,
                                                      config.discriminator_norm)
+        self.scene_classifier = (SceneClassifier(config.pose_dim, config.scene_classes, config.discriminator_hidden)
+                                 if config.scene_classes else None)
         self.apply(dcgan_init)
         if config.discriminator == "siamese":  # PyTorch's default init: under N(0, 0.02) its products start near 1e-6
             for layer in self.scene_discriminator.modules():
@@ -343,6 +366,11 @@ class DRNet(nn.Module):
     def autoencoder_parameters(self) -> list[nn.Parameter]:
         """Parameters of E_c, E_p and D (updated together, against C)."""
         return [p for m in (self.content_encoder, self.pose_encoder, self.decoder) for p in m.parameters()]
+
+    def adversary_parameters(self) -> list[nn.Parameter]:
+        """Parameters of C and, if there is one, the scene classifier (updated together, against the encoders)."""
+        adversaries = [self.scene_discriminator] + ([self.scene_classifier] if self.scene_classifier is not None else [])
+        return [p for m in adversaries for p in m.parameters()]
 
 
 def count_parameters(module: nn.Module) -> int:

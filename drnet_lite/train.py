@@ -34,7 +34,10 @@ from .data.source import config_fields, scene_labels
 from .distributed import current as distributed_context
 from .precision import Precision, plain_update
 from .losses import (adversarial_loss, motion_weights, other_scene_partner, reconstruction_loss, same_scene_partner,
-                     scene_discriminator_loss, shuffled_partner, similarity_loss, weighted_reconstruction_loss)
+                     scene_discriminator_loss, shuffled_partner, similarity_loss, swap_pose_loss,
+                     scene_classifier_loss, scene_confusion_loss, scene_kernel_loss,
+                     pose_content_dependence,
+                     weighted_reconstruction_loss)
 from .models import DRNet, DRNetConfig
 from .loop import start_state, train_loop
 from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
@@ -67,6 +70,10 @@ class TrainConfig:
     adversarial_weight: float = 1e-4
     max_step: int = 20
     motion_weight: float = 0.0  # lambda of the motion-weighted L_rec (losses.motion_weights); 0: the paper's plain MSE
+    swap_weight: float = 0.0  # gamma of L_swap (losses.swap_pose_loss, a cycle through a swap; not in the paper); 0: off
+    dependence_weight: float = 0.0  # weight of L_dep (losses.pose_content_dependence, pose against content); 0: off
+    classifier_weight: float = 0.0  # weight of the scene classifier's confusion term (needs model.scene_classes); 0: off
+    kernel_weight: float = 0.0  # weight of L_kernel (losses.scene_kernel_loss, a discriminator with nothing to train); 0: off
     pose_noise: float = 0.0  # std of Gaussian noise on the pose the decoder reads while training (a capacity limit); 0: none
     partner: str = "clip"  # C's shuffled partners: "clip" = another clip of the batch (the paper), "scene" = another scene
     discriminator_steps: int = 1  # updates of C per step on the step's pose vectors (the paper: 1)
@@ -95,13 +102,17 @@ class TrainConfig:
                              f"got {self.partner!r}")
         if self.discriminator_steps < 1:
             raise ValueError(f"discriminator_steps must be at least 1, got {self.discriminator_steps}")
+        if self.classifier_weight > 0 and self.model.scene_classes < 1:
+            raise ValueError("classifier_weight > 0 needs a scene classifier: set scene_classes to the number of "
+                             "scenes (more than the largest scene label of the data)")
         if self.max_step < 0:
             raise ValueError(f"max_step must be >= 0, got {self.max_step}")
         if self.steps < 0:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if not 0.0 <= self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay is the share of the steps over which lr falls to 0, in [0, 1]; got {self.lr_decay}")
-        for name in ("lr", "similarity_weight", "adversarial_weight", "motion_weight", "pose_noise"):
+        for name in ("lr", "similarity_weight", "adversarial_weight", "motion_weight", "pose_noise", "swap_weight", "kernel_weight",
+                     "classifier_weight", "dependence_weight"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
@@ -172,7 +183,7 @@ def sample_times(batch_size: int, max_step: int, generator: torch.Generator) -> 
 
 @dataclass
 class Optimizers:
-    """Adam for E_c + E_p + D, and Adam for the scene discriminator C."""
+    """Adam for E_c + E_p + D, and Adam for the scene discriminator C (and the scene classifier, if any)."""
 
     autoencoder: torch.optim.Optimizer
     discriminator: torch.optim.Optimizer
@@ -184,7 +195,7 @@ class Optimizers:
         fast = {"fused": True} if on_cuda else {"foreach": True}
         return cls(
             torch.optim.Adam(model.autoencoder_parameters(), **kwargs, **fast),
-            torch.optim.Adam(model.scene_discriminator.parameters(), **kwargs, **fast),
+            torch.optim.Adam(model.adversary_parameters(), **kwargs, **fast),
         )
 
     def state_dict(self) -> dict[str, Any]:
@@ -209,7 +220,8 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
                autocast: contextlib.AbstractContextManager | None = None,
                partner: Callable[[torch.Tensor, int], torch.Tensor] = shuffled_partner,
                update: Callable[[torch.optim.Optimizer, torch.Tensor], None] = plain_update,
-               positive: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+               positive: Callable[[torch.Tensor], torch.Tensor] | None = None,
+               scene: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """One DRNet step on ``frames`` (B, 4, C, H, W) = [x_c1, x_c2, x_p1, x_p2] per clip.
 
     Args:
@@ -218,12 +230,14 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
             global batch; with ``config.partner == "scene"`` the caller passes partners from other scenes).
         positive: ``positive(pose_2)`` gives the second member of C's "same" pairs (None: the clip's own
             second pose frame; with ``config.scene_positives`` the caller passes another clip of the same scene).
+        scene: the scene of every clip (B,), for the scene classifier (``config.classifier_weight > 0``).
         update: ``update(optimizer, loss)`` = zero_grad, backward, step (with gradient
             scaling and averaging over processes when they are on: :mod:`drnet_lite.precision`).
 
     Returns:
         detached scalars: ``rec``, ``sim``, ``adv``, ``scene`` (L_C),
-        ``scene_acc`` (C's accuracy before its update), ``total``.
+        ``scene_acc`` (C's accuracy before its update), ``total``; and, where their terms are on, ``swap``,
+        ``kernel``, ``confusion`` and ``classifier_acc`` (the scene classifier's accuracy before its update).
     """
     autocast = autocast or contextlib.nullcontext()
     x_c1, x_c2, x_p1, x_p2 = frames.unbind(1)
@@ -240,13 +254,22 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
         pose_shuffled = partner(pose_2, shift)
         h_p2_same = h_p2 if positive is None else positive(h_p2)  # the second member of the "same" pairs
         pose_2 = h_p2_same.detach()
+    classifier_on = model.scene_classifier is not None and config.classifier_weight > 0
+    classifier_acc = torch.zeros(())
+    if classifier_on and scene is None:
+        raise ValueError("classifier_weight > 0 needs the scene of every clip: pass scene= (fit does)")
     for repeat in range(config.discriminator_steps):
         with autocast:
             logits_same = model.scene_discriminator(pose_1, pose_2)
             logits_shuffled = model.scene_discriminator(pose_1, pose_shuffled)
             loss, acc = scene_discriminator_loss(logits_same.float(), logits_shuffled.float())
+            if classifier_on:  # the scene classifier learns in the same update as C, on the same detached pose
+                scene_logits = model.scene_classifier(torch.cat([pose_1, h_p2.detach()])).float()
+                loss = loss + scene_classifier_loss(scene_logits, scene.repeat(2))
         if repeat == 0:  # what is logged: C before this step's updates
             loss_scene, accuracy = loss, acc
+            if classifier_on:
+                classifier_acc = (scene_logits.argmax(1) == scene.repeat(2)).float().mean()
         update(optimizers.discriminator, loss)
 
     # 2. Encoders and decoder, against the updated discriminator.
@@ -262,12 +285,40 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
             loss_adv = adversarial_loss(model.scene_discriminator(h_p1, h_p2_same).float())
         else:
             loss_adv = torch.zeros((), device=frames.device)
-        total = loss_rec + config.similarity_weight * loss_sim + config.adversarial_weight * loss_adv
+        if classifier_on:  # the pose encoder makes the scene classifier maximally unsure
+            loss_confusion = scene_confusion_loss(model.scene_classifier(torch.cat([h_p1, h_p2])).float(), scene.repeat(2))
+        else:
+            loss_confusion = torch.zeros((), device=frames.device)
+        if config.swap_weight > 0:  # L_swap: this clip's content in another clip's pose, the pose read back
+            pose_given = h_p1.detach().roll(1, dims=0)
+            with torch.no_grad():  # the swap is an input here: the decoder is not taught to hide pose in it
+                swapped = model.decode(h_c1, pose_given, skips)
+            loss_swap = swap_pose_loss(model.encode_pose(swapped).float(), pose_given.float())
+        else:
+            loss_swap = torch.zeros((), device=frames.device)
+        if config.kernel_weight > 0:
+            loss_kernel = scene_kernel_loss(h_p1.float(), h_p2.float())
+        else:
+            loss_kernel = torch.zeros((), device=frames.device)
+        if config.dependence_weight > 0:  # pose against its own clip's content (detached: content is not moved)
+            loss_dependence = pose_content_dependence(torch.cat([h_p1, h_p2]).float(),
+                                                      torch.cat([h_c1, h_c1]).detach().float(), shift=shift % batch or 1)
+        else:
+            loss_dependence = torch.zeros((), device=frames.device)
+        total = (loss_rec + config.similarity_weight * loss_sim + config.adversarial_weight * loss_adv
+                 + config.swap_weight * loss_swap + config.kernel_weight * loss_kernel
+                 + config.classifier_weight * loss_confusion + config.dependence_weight * loss_dependence)
     update(optimizers.autoencoder, total)
-    return {
+    out = {
         "rec": loss_rec.detach(), "sim": loss_sim.detach(), "adv": loss_adv.detach(),
         "scene": loss_scene.detach(), "scene_acc": accuracy, "total": total.detach(),
     }
+    for name, value, on in (("swap", loss_swap, config.swap_weight > 0), ("kernel", loss_kernel, config.kernel_weight > 0),
+                            ("dependence", loss_dependence, config.dependence_weight > 0),
+                            ("confusion", loss_confusion, classifier_on), ("classifier_acc", classifier_acc, classifier_on)):
+        if on:  # logged only by the runs that use the term, so a run's history keeps one set of columns
+            out[name] = value.detach()
+    return out
 
 
 @dataclass
@@ -478,6 +529,14 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             if dist.enabled:
                 raise ValueError(f"{what} is not implemented for several processes: use partner='clip' and "
                                  "scene_positives=False")
+        if config.classifier_weight > 0:
+            labels = scene_labels(probe)
+            if labels is None:
+                raise ValueError(f"classifier_weight > 0 needs clips that say which scene they show; the "
+                                 f"{config.data.source} source's clips do not: use classifier_weight=0")
+            if int(labels.max()) >= config.model.scene_classes:
+                raise ValueError(f"scene_classes {config.model.scene_classes} is too small for scene label "
+                                 f"{int(labels.max())}: use at least {int(labels.max()) + 1}")
         if config.discriminator_steps > 1 and precision.state_dict():
             raise ValueError("discriminator_steps > 1 does not work with float16 gradient scaling (amp on this "
                              "device): use discriminator_steps=1 or amp=False")
@@ -517,8 +576,9 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
             group["lr"] = learning_rate(config, at)
         if layout is torch.channels_last:
             frames = frames.flatten(0, 1).contiguous(memory_format=layout).unflatten(0, frames.shape[:2])
+        scene = scene_labels(clips) if config.classifier_weight > 0 else None
         losses = train_step(model, optimizers, frames, config, shift, precision.autocast(),
-                            partner=partner, update=precision.update, positive=positive)
+                            partner=partner, update=precision.update, positive=positive, scene=scene)
         precision.end_step()
         return dist.mean(losses)  # the global batch's losses, the same on every rank (so every rank stops alike)
 

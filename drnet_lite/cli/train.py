@@ -41,6 +41,17 @@ def add_train(sub, shipped: Shipped) -> None:
                    help="lambda: weight pixels that moved between content and pose frame by 1 + lambda |x_p - x_c| in L_rec (default 0)")
     p.add_argument("--pose-noise", type=nonnegative_float,
                    help="std of Gaussian noise on the pose vector the decoder reads while training (a capacity limit; default 0)")
+    p.add_argument("--swap-weight", type=nonnegative_float,
+                   help="gamma of L_swap: the pose encoder must read back another clip's pose from a swap (not in the paper; default 0: off)")
+    p.add_argument("--kernel-weight", type=nonnegative_float,
+                   help="weight of L_kernel: pose vectors of one clip may be no closer than those of two (not in the paper; default 0: off)")
+    p.add_argument("--classifier-weight", type=nonnegative_float,
+                   help="weight of the scene classifier's confusion term (an adversary on one pose vector that reads the clips' "
+                   "scene labels; not in the paper; needs --scene-classes; default 0: off)")
+    p.add_argument("--scene-classes", type=nonnegative_int,
+                   help="outputs of the scene classifier: more than the largest scene label (turntable-lite: 30, video-64: 12)")
+    p.add_argument("--dependence-weight", type=nonnegative_float,
+                   help="weight of L_dep: the kernel alignment of pose with its clip's content (not in the paper; default 0: off)")
     p.add_argument("--partner", choices=["clip", "scene"],
                    help="scene discriminator: shuffled partners from another clip of the batch (the paper) or another scene")
     p.add_argument("--scene-positives", dest="scene_positives", action="store_true", default=None,
@@ -80,7 +91,7 @@ def add_train(sub, shipped: Shipped) -> None:
 
 #: The flags that set the training config (flat names of :func:`drnet_lite.train.with_overrides`).
 CONFIG_FLAGS = ["steps", "batch_size", "lr", "lr_decay", "similarity_weight", "adversarial_weight", "motion_weight",
-                "pose_noise", "partner", "scene_positives", "discriminator", "discriminator_steps", "discriminator_norm",
+                "pose_noise", "swap_weight", "kernel_weight", "classifier_weight", "scene_classes", "dependence_weight", "partner", "scene_positives", "discriminator", "discriminator_steps", "discriminator_norm",
                 "pose_dim", "content_dim", "width", "max_step", "num_digits", "channels", "image_size",
                 "normalize_content", "per_channel", "init_from", "seed", "device", "amp", "checkpoint_every", "videos",
                 "tiles", "frame_step", "seq_len"]
