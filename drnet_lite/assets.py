@@ -36,4 +36,4 @@ def asset_path(name: str) -> Path:
 
 
 #: The shipped DRNets, by the preset that made them (:func:`drnet_lite.train.load_shipped_drnet` loads one).
-SHIPPED_DRNETS = {"mnist-lite": "mnist-lite.pt", "mnist2-lite": "mnist2-lite.pt"}
+SHIPPED_DRNETS = {"mnist-lite": "mnist-lite.pt", "mnist2-lite": "mnist2-lite.pt", "video-64": "video-64.pt"}

@@ -32,9 +32,9 @@ def results(mnist_root):
 
 
 def test_weights_are_small_and_load_with_weights_only():
-    # the one budget of the folder: every file in assets/ (weights, metrics, figures) within 12 MB
+    # the one budget of the folder: every file in assets/ (weights, metrics, figures) within 14 MB (the video issue)
     total = sum(p.stat().st_size for p in REPO_ASSETS.rglob("*") if p.is_file())
-    assert total <= 12 * 2**20, f"assets/ weighs {total / 2**20:.1f} MB, over 12 MB"
+    assert total <= 14 * 10**6, f"assets/ weighs {total / 10**6:.1f} MB, over 14 MB"
     model, config = load_drnet(WEIGHTS)  # torch.load(weights_only=True) inside
     assert config.data.num_digits == 1
 

@@ -279,6 +279,7 @@ def test_demo_also_draws_a_shipped_two_digit_model(tmp_path, mnist_root, monkeyp
     monkeypatch.setattr(cli, "SHIPPED_DRNET", tmp_path / "absent.pt")
     monkeypatch.setattr(cli, "SHIPPED_DRNET2", shipped)
     monkeypatch.setattr(cli, "SHIPPED_LSTM", tmp_path / "absent-lstm.pt")
+    monkeypatch.setattr(cli, "SHIPPED_VIDEO", tmp_path / "absent-video.pt")  # its pictures: test_shipped_video.py
     # an explicit --checkpoint draws that model only; without it the shipped two-digit model comes too
     assert cli_main(["demo", "--out", str(tmp_path / "a"), "--checkpoint", str(one.checkpoint), "--data", str(mnist_root)]) == 0
     assert not (tmp_path / "a" / "swap_two_digits.png").exists()

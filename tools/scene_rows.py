@@ -6,7 +6,9 @@ discriminator. Video runs: :func:`drnet_lite.evaluate_frames.evaluate_frames` (5
 
     OMP_NUM_THREADS=1 python tools/scene_rows.py runs/a runs/b --data CACHE --out rows.json
 Each RUN is a folder holding ``checkpoint.pt`` (or ``run/checkpoint.pt``) and, if the curves tool made it,
-``curves.json`` (its training CPU seconds are copied into the row).
+``curves.json`` (its training CPU seconds are copied into the row). ``untrained:PRESET`` instead scores the
+preset's networks as they start (its seed, DCGAN init, no step taken): the leak a pose encoder has before
+any training.
 """
 from __future__ import annotations
 
@@ -54,7 +56,15 @@ def main() -> None:
     for name in args.runs:
         run = Path(name)
         start = time.process_time()
-        model, config = load_drnet(checkpoint_of(run))
+        if name.startswith("untrained:"):
+            from drnet_lite.presets import preset
+            from drnet_lite.train import build_model
+
+            config = preset(name.split(":", 1)[1], device="cpu")
+            torch.manual_seed(config.seed)
+            model = build_model(config).eval()
+        else:
+            model, config = load_drnet(checkpoint_of(run))
         with torch.no_grad():
             if config.data.source == "video":
                 row = evaluate_frames(model, config.data, root=args.data, count=500, probe_clips=1000)

@@ -3,7 +3,7 @@
 Commands:
     demo          Moving MNIST pictures, then a DRNet (shipped weights, or a short
                   lite training run) and its reconstruction and swap pictures, and
-                  a rollout of the shipped pose LSTM.
+                  a rollout of the shipped pose LSTM; the same on real video.
     train         train DRNet from a preset, with flags for the paper's ablations.
     evaluate      swap fidelity, swap content accuracy and leakage probes of a checkpoint.
     swap          the content of some clips in the pose of others (your videos, or the
@@ -34,13 +34,16 @@ SHIPPED_DRNET = REPO_ASSETS / "mnist-lite.pt"
 SHIPPED_LSTM = REPO_ASSETS / "mnist-lite-lstm.pt"
 SHIPPED_DRNET2 = REPO_ASSETS / "mnist2-lite.pt"
 SHIPPED_JUDGE = REPO_ASSETS / "digit_judge.pt"
+SHIPPED_VIDEO = REPO_ASSETS / "video-64.pt"
+SHIPPED_VIDEO_LSTM = REPO_ASSETS / "video-64-lstm.pt"
 
 #: The groups, in the order their commands appear in ``--help``.
 GROUPS = (demo, train, evaluate, swap, files, prediction, judge)
 
 
 def shipped() -> Shipped:
-    return Shipped(drnet=SHIPPED_DRNET, lstm=SHIPPED_LSTM, drnet2=SHIPPED_DRNET2, judge=SHIPPED_JUDGE)
+    return Shipped(drnet=SHIPPED_DRNET, lstm=SHIPPED_LSTM, drnet2=SHIPPED_DRNET2, judge=SHIPPED_JUDGE,
+                   video=SHIPPED_VIDEO, video_lstm=SHIPPED_VIDEO_LSTM)
 
 
 def build_parser() -> argparse.ArgumentParser:

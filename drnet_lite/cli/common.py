@@ -29,6 +29,8 @@ class Shipped:
     lstm: Path
     drnet2: Path
     judge: Path
+    video: Path | None = None  # the real-video DRNet and its pose LSTM (demo's real-video pictures)
+    video_lstm: Path | None = None
 
 
 def add_command(sub, name: str, help: str, example: str, notes: str = "") -> argparse.ArgumentParser:
