@@ -84,3 +84,21 @@ def test_swap_panel_shows_the_exact_target():
     assert torch.equal(frames[1], pose[0])
     image = swap_panel(_model(), source, 1, 2)
     assert isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.shape[2] == 3
+
+
+def test_azimuth_given_toy_reads_a_viewpoint_that_each_toy_holds_in_its_own_frame():
+    from drnet_lite.evaluate_frames import fit_probe
+    from drnet_lite.experiments.turntable import azimuth_given_toy
+
+    g = torch.Generator().manual_seed(0)
+    toy = torch.randint(6, (1200,), generator=g)
+    azimuth = torch.rand(1200, generator=g) * 2 * torch.pi
+    target = torch.stack([azimuth.cos(), azimuth.sin()], 1)
+    phase = torch.arange(6) * 1.0  # every toy's own "front": one shared code cannot read the azimuth...
+    pose = torch.stack([(azimuth + phase[toy]).cos(), (azimuth + phase[toy]).sin()], 1)
+    shared = fit_probe(pose[:600], target[:600], pose[600:], target[600:], None, 128, 300)
+    given = azimuth_given_toy(pose, toy, target)
+    assert shared < 0.3  # ...but once the toy is known, the viewpoint is there
+    assert given["pose_and_toy_azimuth_mlp"] > 0.8 and given["toy_alone_azimuth_mlp"] < 0.05
+    empty = azimuth_given_toy(torch.randn(1200, 2, generator=g), toy, target)  # a pose that holds no viewpoint
+    assert empty["pose_and_toy_azimuth_mlp"] < 0.1

@@ -1,6 +1,7 @@
 """One row per trained run of the scene-discriminator study: the issue's numbers, measured the same way for every run.
 
-Turntable runs: the probe table of :func:`drnet_lite.experiments.turntable.probe_table` (1,500 clips per split)
+Turntable runs: the probe table of :func:`drnet_lite.experiments.turntable.probe_table` (1,500 clips per split),
+the viewpoint that pose holds once the toy is known (:func:`~drnet_lite.experiments.turntable.viewpoint_given_toy`)
 and swaps against the exact target on seen and unseen toys (256 pairs each, no classifier), plus a fresh scene
 discriminator. Video runs: :func:`drnet_lite.evaluate_frames.evaluate_frames` (500 clips, 1,000 probe clips).
 
@@ -33,9 +34,10 @@ def checkpoint_of(run: Path) -> Path:
 
 
 def turntable_row(model, config, root) -> dict:
-    from drnet_lite.experiments.turntable import probe_table, swap_scores
+    from drnet_lite.experiments.turntable import probe_table, swap_scores, viewpoint_given_toy
 
-    row: dict = {"probes": probe_table(model, config.data, count=1500, root=root)}
+    row: dict = {"probes": probe_table(model, config.data, count=1500, root=root),
+                 "viewpoint_given_toy": viewpoint_given_toy(model, config.data, count=1500, root=root)}
     for split in ("train", "test"):
         row[f"swaps_{split}_toys"] = swap_scores(model, make_source(for_split(config.data, split), root=root), pairs=256)
     source = make_source(for_split(config.data, "train"), root=root)
