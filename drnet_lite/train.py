@@ -235,7 +235,7 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
             scaling and averaging over processes when they are on: :mod:`drnet_lite.precision`).
 
     Returns:
-        detached scalars: ``rec``, ``sim``, ``adv``, ``scene`` (L_C),
+        detached scalars: ``rec``, ``sim``, ``adv``, ``scene`` (L_C, plus the scene classifier's loss when it is on),
         ``scene_acc`` (C's accuracy before its update), ``total``; and, where their terms are on, ``swap``,
         ``kernel``, ``confusion`` and ``classifier_acc`` (the scene classifier's accuracy before its update).
     """
