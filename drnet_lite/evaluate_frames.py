@@ -101,7 +101,13 @@ def fresh_scene_discriminator(pose: torch.Tensor, split: int, pose_dim: int, hid
 @torch.inference_mode()
 def reconstruction_scores(model: DRNet, data: ClipSource, count: int = 200, seed: int = TEST_SEED,
                           batch: int = 100) -> dict[str, float]:
-    """PSNR/SSIM of reconstructions of held-out frames (see the module docstring)."""
+    """PSNR/SSIM of reconstructions of held-out frames (see the module docstring), and ``pose_effect``: how
+    much the decoded frame changes when only the pose changes, against how much the truth changes,
+
+        pose_effect = sum |D(h_c(x_0), h_p(x_k)) - D(h_c(x_0), h_p(x_0))| / sum |x_k - x_0|,
+
+    about 0 for a decoder that ignores pose (every column of a swap matrix alike), about 1 for one that
+    redraws all that moved."""
     model.eval()
     g = torch.Generator().manual_seed(seed)
     later = torch.randint(1, data.seq_len, (count,), generator=g) if data.seq_len > 1 else torch.zeros(count, dtype=torch.long)
@@ -109,6 +115,7 @@ def reconstruction_scores(model: DRNet, data: ClipSource, count: int = 200, seed
     clips = data.sample(count, generator=g, times=times)
     medians = data.scene_medians() if hasattr(data, "scene_medians") and hasattr(clips, "scene") else None
     scores: dict[str, list[torch.Tensor]] = {}
+    change = [0.0, 0.0]  # sum |D(h_c, h_p(x_k)) - D(h_c, h_p(x_0))|, sum |x_k - x_0|
     for start in range(0, count, batch):
         x0, xk = clips.frames[start:start + batch, 0], clips.frames[start:start + batch, 1]
         content, skips = model.encode_content(x0)
@@ -125,7 +132,12 @@ def reconstruction_scores(model: DRNet, data: ClipSource, count: int = 200, seed
             if name != "same_frame_reconstruction":
                 scores.setdefault(f"{name}_moved_psnr", []).append(psnr_where(guess[some], xk[some], moved[some]).cpu())
         scores.setdefault("moved_pixel_share", []).append(moved.float().flatten(1).mean(-1).cpu())
-    return {k: (summarize(torch.cat(v)) if k.endswith("psnr") else float(torch.cat(v).mean())) for k, v in scores.items()}
+        still = model.decode(content, model.encode_pose(x0), skips)  # the same content with the content frame's pose
+        change[0] += float((across - still).abs().sum())
+        change[1] += float((xk - x0).abs().sum())
+    out = {k: (summarize(torch.cat(v)) if k.endswith("psnr") else float(torch.cat(v).mean())) for k, v in scores.items()}
+    out["pose_effect"] = change[0] / max(change[1], 1e-12)
+    return out
 
 
 @torch.no_grad()

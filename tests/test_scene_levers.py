@@ -102,3 +102,34 @@ def test_the_scene_classifier_is_named_before_work_starts(tmp_path):
         fit(tiny_turntable(classifier_weight=0.5, scene_classes=2), None, data_root=tmp_path, progress=False)
     with pytest.raises(ValueError, match="negative|>= 0"):
         tiny_turntable(dependence_weight=-1.0)
+
+
+class _PoseIsTheFrame(torch.nn.Module):
+    """A stand-in DRNet whose pose vector is the whole frame and whose decoder draws it back (``ignore``: draws
+    the content frame whatever the pose)."""
+
+    def __init__(self, ignore: bool) -> None:
+        super().__init__()
+        self.ignore = ignore
+
+    def encode_content(self, x):
+        return x.flatten(1), None
+
+    def encode_pose(self, x):
+        return x.flatten(1)
+
+    def decode(self, content, pose, skips=None):
+        return (content if self.ignore else pose).view(-1, 1, 16, 16)
+
+    def forward(self, content_frame, pose_frame):
+        return self.decode(*self.encode_content(content_frame)[:1], self.encode_pose(pose_frame))
+
+
+@pytest.mark.parametrize("ignore, effect", [(True, 0.0), (False, 1.0)])
+def test_pose_effect_is_zero_when_the_decoder_ignores_pose_and_one_when_it_redraws_the_motion(tmp_path, ignore, effect):
+    from drnet_lite.data import make_source
+    from drnet_lite.evaluate_frames import reconstruction_scores
+
+    source = make_source(tiny_turntable().data, root=tmp_path)
+    scores = reconstruction_scores(_PoseIsTheFrame(ignore), source, count=24, batch=10)
+    assert scores["pose_effect"] == pytest.approx(effect, abs=1e-6)
