@@ -57,6 +57,7 @@ def test_the_reconstruction_beats_copying_the_content_frame_where_things_moved(f
     assert frames["reconstruction_moved_psnr"] > frames["content_frame_baseline_moved_psnr"] + 2.0
     # ...but not the scene with no people at all (the per-tile median): the people are not drawn from pose
     assert frames["reconstruction_moved_psnr"] < frames["scene_median_baseline_moved_psnr"]
+    assert frames["pose_effect"] < 1e-3  # changing only the pose changes the decoded frame by nothing
 
 
 def test_content_names_the_scene_and_pose_names_it_too(frames):
