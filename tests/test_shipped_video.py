@@ -3,9 +3,11 @@ test frames of ``vtest.avi`` (Debian's opencv-doc; skipped without it).
 
 The numbers are recomputed here with ``evaluate_frames`` (fewer clips than the shipped JSON) and
 ``evaluate_prediction`` (the JSON's own fixed clips), so a changed file or a changed scorer fails. What is asserted
-is what the model does, including where it falls short (assets/README.md, notebook 08): it draws each
-scene sharp, beats copying on the pixels that moved, names the scene from content, and its pose names the
-scene as well as an untrained encoder's does.
+is what the model does, including where it falls short (assets/README.md, notebook 08): it draws the
+walkers from pose (the decoded frame follows the pose, and beats even the people-free median where things
+moved), its rollouts beat copying the last frame where things moved, and its pose names the tile above the
+floor that where people walk sets (trained without the scene discriminator, which on this footage leaves a
+pose the decoder ignores).
 """
 import json
 
@@ -49,27 +51,32 @@ def prediction(model_and_config, tmp_path_factory):
 def test_loads_as_float32_skip_model_of_twelve_tiles(model_and_config):
     model, config = model_and_config
     assert config.data.source == "video" and tuple(config.data.tiles) == (3, 4) and config.model.skip
-    assert config.steps == 6000 and config.model.pose_dim == 10
+    assert config.steps == 6000 and config.model.pose_dim == 10 and config.adversarial_weight == 0.0
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
-def test_the_reconstruction_beats_copying_the_content_frame_where_things_moved(frames):
-    assert frames["reconstruction_moved_psnr"] > frames["content_frame_baseline_moved_psnr"] + 2.0
-    # ...but not the scene with no people at all (the per-tile median): the people are not drawn from pose
-    assert frames["reconstruction_moved_psnr"] < frames["scene_median_baseline_moved_psnr"]
-    assert frames["pose_effect"] < 1e-3  # changing only the pose changes the decoded frame by nothing
+def test_the_decoder_draws_the_walkers_from_pose(frames):
+    assert frames["pose_effect"] > 0.5  # changing only the pose changes the frame by most of what truly changed
+    assert frames["reconstruction_moved_psnr"] > frames["content_frame_baseline_moved_psnr"] + 5.0
+    # and, unlike a blur, above the scene with no people at all (the per-tile median) where things moved
+    assert frames["reconstruction_moved_psnr"] > frames["scene_median_baseline_moved_psnr"]
+    assert frames["reconstruction_psnr"] > frames["content_frame_baseline_psnr"]  # the whole frame too
 
 
-def test_content_names_the_scene_and_pose_names_it_too(frames):
+def test_content_names_the_scene_and_pose_names_it_above_the_motion_floor(frames):
     assert frames["content_to_scene_mlp"] >= 0.99
-    assert frames["pose_to_scene_mlp"] >= 0.9  # the leak as measured (an untrained encoder: 97.8%)
-    assert 0.45 <= frames["fresh_scene_discriminator_accuracy"] <= 0.7
+    # the leak as measured: above the 58-66% that where people walk gives away, below an untrained encoder's 97.8%
+    assert 0.7 <= frames["pose_to_scene_mlp"] <= 0.95
+    assert frames["fresh_scene_discriminator_accuracy"] >= 0.7  # and, without an adversary, C sees it
 
 
 def test_the_lstm_rollout_beats_copying_the_last_frame_only_where_things_moved(prediction):
-    for k in (1, 5, 10):
-        assert prediction[f"lstm_moved_psnr_at_{k}"] > prediction[f"copy_last_moved_psnr_at_{k}"], k
-        assert prediction[f"lstm_psnr_at_{k}"] < prediction[f"copy_last_psnr_at_{k}"], k  # the whole frame: copy wins
+    curves = prediction["curves"]
+    for k in range(10):  # t+1 .. t+10
+        assert curves["lstm"]["moved_psnr"][k] > curves["copy_last"]["moved_psnr"][k] + 2.0, k + 1
+        assert curves["lstm"]["psnr"][k] < curves["copy_last"]["psnr"][k], k + 1  # the whole frame: copy wins
+    # the predicted poses are not the true ones: the decoder fed the true future poses does better
+    assert prediction["oracle_moved_psnr_mean_10"] > prediction["lstm_moved_psnr_mean_10"] + 1.0
 
 
 def test_shipped_metrics_are_reproduced(frames, prediction):
@@ -87,4 +94,4 @@ def test_demo_draws_a_real_video_swap_and_rollout(tmp_path, capsys):
     written = real_video_pictures(WEIGHTS, LSTM, tmp_path)
     assert sorted(p.name for p in written) == ["video_rollout.gif", "video_strip.png", "video_swap.png"]
     assert all(p.stat().st_size > 1000 for p in written)
-    assert "draws every column alike" in capsys.readouterr().out
+    assert "each column's walkers" in capsys.readouterr().out

@@ -121,8 +121,8 @@ def real_video_pictures(weights: Path, lstm_path: Path | None, out: Path, observ
         lstm, _, _ = load_pose_lstm(lstm_path, model)
         print(f"using the pose LSTM {lstm_path}")
         written += write_rollout(model, config, lstm, out, observe=observe, horizon=horizon, clips=3, prefix="video_")
-    print("video_swap.png: the rows' scenes with the columns' poses. This model draws every column alike and its "
-          "rollouts lose the walkers: its decoder reads the scene, not the pose (measured in assets/README.md)")
+    print("video_swap.png: the rows' scenes with the columns' poses: each column's walkers, blurred, drawn into "
+          "every row's scene (assets/README.md says how well)")
     return written
 
 
