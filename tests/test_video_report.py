@@ -39,3 +39,11 @@ def test_prediction_reading_follows_the_curves():
               "copy_last": {"psnr": [33.0, 28.0, 27.0]}}
     text = "\n".join(read_prediction(better))
     assert "2.00 below the oracle at its worst step (t+3)" in text and "at 2 of 3 steps, first at t+2" in text
+
+
+def test_the_pose_effect_says_whether_the_decoder_follows_the_pose():
+    ignored = "\n".join(read_reconstruction({**scores(11.6, 8.8, 15.1), "pose_effect": 1e-5}))
+    assert "by 0.0% of what truly changed" in ignored and "ignores the pose" in ignored
+    follows = "\n".join(read_reconstruction({**scores(15.2, 8.8, 15.1), "pose_effect": 0.736}))
+    assert "by 73.6% of what truly changed" in follows and "follows the pose" in follows
+    assert "pose_effect" not in "\n".join(read_reconstruction(scores(12.0, 9.0, 14.7)))  # older score dicts

@@ -26,6 +26,8 @@ from typing import Mapping, Sequence
 SAME_DB = 0.1
 #: A probe or a discriminator within this many points of chance reads as "at chance".
 NEAR_CHANCE = 0.05
+#: A ``pose_effect`` below this reads as "the decoder ignores the pose".
+IGNORED = 0.05
 
 
 def _vs(a: float, b: float) -> str:
@@ -59,6 +61,11 @@ def read_reconstruction(scores: Mapping[str, float]) -> list[str]:
     if whole < whole_copy - SAME_DB:
         lines.append("-> The redrawn still scene is blurrier than the scene itself: copying wins on the "
                      "pixels that did not move, which are most of them.")
+    effect = scores.get("pose_effect")
+    if effect is not None:
+        lines.append(f"Changing only the pose changes the decoded frame by {effect:.1%} of what truly changed (pose_effect).")
+        lines.append("-> The decoder ignores the pose: every column of a swap matrix is the same picture." if effect < IGNORED
+                     else "-> The decoded frame follows the pose.")
     return lines
 
 
