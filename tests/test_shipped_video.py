@@ -95,3 +95,11 @@ def test_demo_draws_a_real_video_swap_and_rollout(tmp_path, capsys):
     assert sorted(p.name for p in written) == ["video_rollout.gif", "video_strip.png", "video_swap.png"]
     assert all(p.stat().st_size > 1000 for p in written)
     assert "each column's walkers" in capsys.readouterr().out
+
+
+def test_demo_of_a_video_checkpoint_rolls_out_what_its_test_clips_allow(tmp_path):
+    from drnet_lite.cli import main as cli_main
+
+    # the default horizon of another source than Moving MNIST is 20 (its test clips are finite; 200 would not fit)
+    assert cli_main(["demo", "--out", str(tmp_path), "--checkpoint", str(WEIGHTS), "--lstm", str(LSTM)]) == 0
+    assert (tmp_path / "prediction_strip.png").is_file() and (tmp_path / "swap.png").is_file()
