@@ -16,8 +16,12 @@ def test_the_rows_hold_what_the_text_says():
     rows = read_video_rows()
     shipped = next(r for r in rows if r["run"].startswith("shipped"))
     assert shipped["beta"] == 0 and shipped["pose_effect"] > 0.5 and shipped["moved_psnr"] > MEDIAN_MOVED_PSNR
-    # with the paper's C at any weight, the decoder ignores the pose
-    assert all(r["pose_effect"] < 0.05 for r in rows if r["beta"] > 0)
+    # trained from scratch with the paper's C at any weight, the decoder ignores the pose
+    fresh = [r for r in rows if not r["run"].startswith("shipped model +")]
+    assert all(r["pose_effect"] < 0.05 for r in fresh if r["beta"] > 0)
+    # started from the shipped model, the C takes some pose use away and leaves the leak
+    warm = next(r for r in rows if r["run"].startswith("shipped model +") and r["beta"] > 0)
+    assert warm["pose_effect"] < shipped["pose_effect"] and abs(warm["pose_to_tile_mlp"] - shipped["pose_to_tile_mlp"]) < 0.02
     # no run is near the leak target, and none whose decoder reads pose is at the motion floor
     assert not any(r["pose_to_tile_mlp"] <= LEAK_TARGET for r in rows)
     assert not any(r["pose_to_tile_mlp"] <= MOTION_FLOOR[1] and r["pose_effect"] > 0.5 for r in rows)
