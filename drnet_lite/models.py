@@ -238,7 +238,7 @@ class SceneClassifier(nn.Module):
     """Which scene (of ``classes``) one pose vector shows: an MLP like C's, two hidden layers (ReLU).
 
     Not in the paper: an adversary that asks what the probes ask (``TrainConfig.classifier_weight``;
-    :func:`drnet_lite.losses.scene_classifier_loss` and :func:`~drnet_lite.losses.scene_confusion_loss`).
+    :func:`drnet_lite.leak_losses.scene_classifier_loss` and :func:`~drnet_lite.leak_losses.scene_confusion_loss`).
     """
 
     def __init__(self, pose_dim: int, classes: int, hidden: int = 100) -> None:

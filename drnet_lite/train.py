@@ -33,11 +33,10 @@ from .data import MovingMNISTConfig, config_from_dict, for_split, make_source
 from .data.source import config_fields, scene_labels
 from .distributed import current as distributed_context
 from .precision import Precision, plain_update
+from .leak_losses import (pose_content_dependence, scene_classifier_loss, scene_confusion_loss, scene_kernel_loss,
+                          swap_pose_loss)
 from .losses import (adversarial_loss, motion_weights, other_scene_partner, reconstruction_loss, same_scene_partner,
-                     scene_discriminator_loss, shuffled_partner, similarity_loss, swap_pose_loss,
-                     scene_classifier_loss, scene_confusion_loss, scene_kernel_loss,
-                     pose_content_dependence,
-                     weighted_reconstruction_loss)
+                     scene_discriminator_loss, shuffled_partner, similarity_loss, weighted_reconstruction_loss)
 from .models import DRNet, DRNetConfig
 from .loop import start_state, train_loop
 from .runs import CHECKPOINT_NAME, Run, TrainingDiverged, open_run  # noqa: F401  (TrainingDiverged: re-exported)
@@ -70,10 +69,10 @@ class TrainConfig:
     adversarial_weight: float = 1e-4
     max_step: int = 20
     motion_weight: float = 0.0  # lambda of the motion-weighted L_rec (losses.motion_weights); 0: the paper's plain MSE
-    swap_weight: float = 0.0  # gamma of L_swap (losses.swap_pose_loss, a cycle through a swap; not in the paper); 0: off
-    dependence_weight: float = 0.0  # weight of L_dep (losses.pose_content_dependence, pose against content); 0: off
+    swap_weight: float = 0.0  # gamma of L_swap (leak_losses.swap_pose_loss, a cycle through a swap; not in the paper); 0: off
+    dependence_weight: float = 0.0  # weight of L_dep (leak_losses.pose_content_dependence, pose against content); 0: off
     classifier_weight: float = 0.0  # weight of the scene classifier's confusion term (needs model.scene_classes); 0: off
-    kernel_weight: float = 0.0  # weight of L_kernel (losses.scene_kernel_loss, a discriminator with nothing to train); 0: off
+    kernel_weight: float = 0.0  # weight of L_kernel (leak_losses.scene_kernel_loss, a discriminator with nothing to train); 0: off
     pose_noise: float = 0.0  # std of Gaussian noise on the pose the decoder reads while training (a capacity limit); 0: none
     partner: str = "clip"  # C's shuffled partners: "clip" = another clip of the batch (the paper), "scene" = another scene
     discriminator_steps: int = 1  # updates of C per step on the step's pose vectors (the paper: 1)

@@ -18,7 +18,7 @@ TOP = ("course", "cli", "exercises", "__main__")
 #: The floors of README's "How the code is laid out", bottom to top. A module may import its own
 #: floor and those below, never above; a name covers its subpackage ("data" is data/ and data/*.py).
 FLOORS = (
-    ("base", ("device", "atomic", "assets", "precision", "checkpoint", "losses", "layers", "models")),
+    ("base", ("device", "atomic", "assets", "precision", "checkpoint", "losses", "leak_losses", "layers", "models")),
     ("data", ("data",)),
     ("parts", ("metrics", "viz", "figures", "judge", "swap", "predict", "runs", "loop", "distributed",
                "pose_explorer")),

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from drnet_lite.losses import (kernel_alignment, pose_content_dependence, scene_classifier_loss, scene_confusion_loss,
+from drnet_lite.leak_losses import (kernel_alignment, pose_content_dependence, scene_classifier_loss, scene_confusion_loss,
                                scene_kernel_loss, swap_pose_loss)
 from drnet_lite.presets import preset
 from drnet_lite.train import Optimizers, build_model, fit, train_step
