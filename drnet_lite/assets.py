@@ -7,8 +7,10 @@ repository first.
 """
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
+from typing import Any, Iterable
 
 ENV_VAR = "DRNET_ASSETS"
 REPO_ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -37,3 +39,22 @@ def asset_path(name: str) -> Path:
 
 #: The shipped DRNets, by the preset that made them (:func:`drnet_lite.train.load_shipped_drnet` loads one).
 SHIPPED_DRNETS = {"mnist-lite": "mnist-lite.pt", "mnist2-lite": "mnist2-lite.pt", "video-64": "video-64.pt"}
+
+
+#: The measured studies' tables and figures (docs/figures/ of the repository, beside assets/).
+STUDY_FOLDER = REPO_ASSETS.parent / "docs" / "figures"
+
+
+def read_study_csv(path: str | os.PathLike, numbers: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows of a measured study's CSV, the columns named in ``numbers`` as floats (``None`` where empty).
+
+    Raises:
+        FileNotFoundError: the tables ship with the repository, not with the package; says how to get them.
+    """
+    path, numbers = Path(path), set(numbers)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: the study's rows ship with the repository (docs/figures/); "
+                                "clone it (git clone https://github.com/drnet-lite/drnet_lite) to read them")
+    with path.open(newline="") as f:
+        return [{k: (None if v == "" else float(v)) if k in numbers else v for k, v in row.items()}
+                for row in csv.DictReader(f)]

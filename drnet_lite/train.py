@@ -280,30 +280,21 @@ def train_step(model: DRNet, optimizers: Optimizers, frames: torch.Tensor, confi
         else:
             loss_rec = reconstruction_loss(reconstruction.float(), x_p1.float())
         loss_sim = similarity_loss(h_c1.float(), h_c2.float())
-        if config.adversarial_weight > 0:
-            loss_adv = adversarial_loss(model.scene_discriminator(h_p1, h_p2_same).float())
-        else:
-            loss_adv = torch.zeros((), device=frames.device)
-        if classifier_on:  # the pose encoder makes the scene classifier maximally unsure
-            loss_confusion = scene_confusion_loss(model.scene_classifier(torch.cat([h_p1, h_p2])).float(), scene.repeat(2))
-        else:
-            loss_confusion = torch.zeros((), device=frames.device)
+        off = torch.zeros((), device=frames.device)  # the value of every term that is switched off
+        loss_adv = adversarial_loss(model.scene_discriminator(h_p1, h_p2_same).float()) if config.adversarial_weight > 0 else off
+        # the pose encoder makes the scene classifier maximally unsure
+        loss_confusion = (scene_confusion_loss(model.scene_classifier(torch.cat([h_p1, h_p2])).float(), scene.repeat(2))
+                          if classifier_on else off)
+        loss_swap = off
         if config.swap_weight > 0:  # L_swap: this clip's content in another clip's pose, the pose read back
             pose_given = h_p1.detach().roll(1, dims=0)
             with torch.no_grad():  # the swap is an input here: the decoder is not taught to hide pose in it
                 swapped = model.decode(h_c1, pose_given, skips)
             loss_swap = swap_pose_loss(model.encode_pose(swapped).float(), pose_given.float())
-        else:
-            loss_swap = torch.zeros((), device=frames.device)
-        if config.kernel_weight > 0:
-            loss_kernel = scene_kernel_loss(h_p1.float(), h_p2.float())
-        else:
-            loss_kernel = torch.zeros((), device=frames.device)
-        if config.dependence_weight > 0:  # pose against its own clip's content (detached: content is not moved)
-            loss_dependence = pose_content_dependence(torch.cat([h_p1, h_p2]).float(),
-                                                      torch.cat([h_c1, h_c1]).detach().float(), shift=shift % batch or 1)
-        else:
-            loss_dependence = torch.zeros((), device=frames.device)
+        loss_kernel = scene_kernel_loss(h_p1.float(), h_p2.float()) if config.kernel_weight > 0 else off
+        # pose against its own clip's content (detached: content is not moved)
+        loss_dependence = (pose_content_dependence(torch.cat([h_p1, h_p2]).float(), torch.cat([h_c1, h_c1]).detach().float(),
+                                                   shift=shift % batch or 1) if config.dependence_weight > 0 else off)
         total = (loss_rec + config.similarity_weight * loss_sim + config.adversarial_weight * loss_adv
                  + config.swap_weight * loss_swap + config.kernel_weight * loss_kernel
                  + config.classifier_weight * loss_confusion + config.dependence_weight * loss_dependence)
@@ -520,19 +511,22 @@ def fit(config: TrainConfig, out_dir: str | os.PathLike | None = None, resume: b
         except ValueError as exc:
             raise ValueError(f"max_step {config.max_step} does not fit this data ({exc}); "
                              "use a smaller max_step or longer clips (seq_len)") from exc
+        # the settings that read the scene label of every clip, and what to set instead
+        scene_users = [(what, fix) for what, fix, on in (
+            ("partner='scene'", "partner='clip' and scene_positives=False", config.partner == "scene"),
+            ("scene_positives", "partner='clip' and scene_positives=False", config.scene_positives),
+            ("classifier_weight > 0", "classifier_weight=0", config.classifier_weight > 0)) if on]
+        labels = scene_labels(probe) if scene_users else None
+        if scene_users and labels is None:
+            what, fix = scene_users[0]
+            raise ValueError(f"{what} needs clips that say which scene they show; the {config.data.source} "
+                             f"source's clips do not: use {fix}")
         if config.partner == "scene" or config.scene_positives:
             what = "partner='scene'" if config.partner == "scene" else "scene_positives"
-            if scene_labels(probe) is None:
-                raise ValueError(f"{what} needs clips that say which scene they show; the {config.data.source} "
-                                 "source's clips do not: use partner='clip' and scene_positives=False")
             if dist.enabled:
                 raise ValueError(f"{what} is not implemented for several processes: use partner='clip' and "
                                  "scene_positives=False")
         if config.classifier_weight > 0:
-            labels = scene_labels(probe)
-            if labels is None:
-                raise ValueError(f"classifier_weight > 0 needs clips that say which scene they show; the "
-                                 f"{config.data.source} source's clips do not: use classifier_weight=0")
             if int(labels.max()) >= config.model.scene_classes:
                 raise ValueError(f"scene_classes {config.model.scene_classes} is too small for scene label "
                                  f"{int(labels.max())}: use at least {int(labels.max()) + 1}")

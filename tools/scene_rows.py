@@ -63,8 +63,7 @@ def main() -> None:
             from drnet_lite.train import build_model
 
             config = preset(name.split(":", 1)[1], device="cpu")
-            torch.manual_seed(config.seed)
-            model = build_model(config).eval()
+            model = build_model(config).eval()  # seeded by config.seed
         else:
             model, config = load_drnet(checkpoint_of(run))
         with torch.no_grad():

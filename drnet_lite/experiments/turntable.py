@@ -20,15 +20,14 @@ swapped frame shows.
 """
 from __future__ import annotations
 
-import csv
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..assets import STUDY_FOLDER, read_study_csv
 from ..data.source import for_split, make_source
 from ..data.turntable import Turntable, TurntableConfig
 from ..evaluate_frames import fit_probe
@@ -317,7 +316,7 @@ def swap_panel(model: DRNet, source: Turntable, content_object: int, azimuth_ind
 
 #: The study's measured rows (one trained run each; see assets/README.md, "The scene discriminator"):
 #: the repository's copy, next to the package.
-STUDY_ROWS = Path(__file__).resolve().parents[2] / "docs" / "figures" / "scene_tradeoff_turntable.csv"
+STUDY_ROWS = STUDY_FOLDER / "scene_tradeoff_turntable.csv"
 #: The leak target of the study: pose -> toy at most twice chance (chance 7.6%, 15 toys of the split).
 LEAK_TARGET = 2 * 0.076
 #: Unseen-toy swaps must beat showing the content frame itself (SSIM against the exact target).
@@ -328,14 +327,8 @@ def read_study_rows(path: str | os.PathLike | None = None) -> list[dict[str, Any
     """The study's rows (``run``, ``pose_dim``, ``adversary``, ``seed``, ``steps`` and the measured
     ``pose_to_toy_mlp``, ``pose_to_azimuth_r2``, ``unseen_swap_ssim``, ``ceiling_ssim``, ``fresh_C``; numbers as
     floats, ``None`` where a run was not measured)."""
-    path = Path(path) if path is not None else STUDY_ROWS
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: the study's rows ship with the repository (docs/figures/); "
-                                "clone it (git clone https://github.com/drnet-lite/drnet_lite) to read them")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
     numbers = ("pose_dim", "seed", "steps", "pose_to_toy_mlp", "pose_to_azimuth_r2", "unseen_swap_ssim", "ceiling_ssim", "fresh_C")
-    return [{k: (None if v == "" else float(v)) if k in numbers else v for k, v in row.items()} for row in rows]
+    return read_study_csv(STUDY_ROWS if path is None else path, numbers)
 
 
 def _family(row: dict[str, Any]) -> tuple[str, str]:

@@ -9,13 +9,13 @@ walk sets under any pose that draws them (:func:`drnet_lite.evaluate_frames.moti
 """
 from __future__ import annotations
 
-import csv
 import os
-from pathlib import Path
 from typing import Any
 
+from ..assets import STUDY_FOLDER, read_study_csv
+
 #: The rows, kept beside the turntable's (the repository's docs/figures/).
-STUDY_ROWS = Path(__file__).resolve().parents[2] / "docs" / "figures" / "scene_tradeoff_video.csv"
+STUDY_ROWS = STUDY_FOLDER / "scene_tradeoff_video.csv"
 #: The issue's target for pose -> tile: at most twice chance (12 tiles, chance 11.6%).
 LEAK_TARGET = 2 * 0.116
 #: The motion floor (notebook 08): a probe names the tile from where things moved alone, 58% (2 x 2 cells)
@@ -29,12 +29,7 @@ NUMBERS = ("steps", "beta", "dependence_weight", "pose_to_tile_mlp", "pose_effec
 
 def read_video_rows(path: str | os.PathLike | None = None) -> list[dict[str, Any]]:
     """The study's rows: ``run``, ``adversary`` and the numbers of :data:`NUMBERS` (floats)."""
-    path = Path(path) if path is not None else STUDY_ROWS
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: the study's rows ship with the repository (docs/figures/); "
-                                "clone it (git clone https://github.com/drnet-lite/drnet_lite) to read them")
-    with path.open(newline="") as f:
-        return [{k: float(v) if k in NUMBERS else v for k, v in row.items()} for row in csv.DictReader(f)]
+    return read_study_csv(STUDY_ROWS if path is None else path, NUMBERS)
 
 
 def _colour(row: dict[str, Any]) -> str:
